@@ -1,0 +1,42 @@
+# Thin aliases over the autograder CLI; the environment lives in .venv/ (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+READY := $(VENV)/.ready
+SUBMISSIONS := examples/submissions
+
+.PHONY: demo test release validate grade bench clean
+
+$(READY): pyproject.toml scripts/install-system-deps.sh
+	bash scripts/install-system-deps.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(READY)
+	$(BIN)/autograder release
+	$(BIN)/autograder validate
+	$(MAKE) --no-print-directory grade
+
+grade: $(READY)
+	@for dir in $(SUBMISSIONS)/*/; do \
+		a=$$(basename $$dir); \
+		echo "== grading $$a"; \
+		$(BIN)/autograder grade $$a $$dir -o out/$$a || exit 1; \
+	done
+
+test: $(READY)
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+release: $(READY)
+	$(BIN)/autograder release
+
+validate: $(READY)
+	$(BIN)/autograder validate
+
+bench: $(READY)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .deps out grading-output tests/artifacts

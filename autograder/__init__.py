@@ -1,0 +1,1 @@
+"""Neural Networks Course Kit: release, validate, grade, check and export course notebooks."""

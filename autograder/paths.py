@@ -1,0 +1,49 @@
+"""Where things live in a course repository (see DESIGN.md, "Layout").
+
+Every function takes the course root so that tests can build a course in a temporary folder; the
+default is the repository this package sits in.
+"""
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def source_notebook(assignment: str, root: Path = REPO_ROOT) -> Path:
+    """The instructor notebook: ``source/<a>/<a>.ipynb``."""
+    return root / "source" / assignment / f"{assignment}.ipynb"
+
+
+def release_dir(assignment: str, root: Path = REPO_ROOT) -> Path:
+    """The generated student folder: ``release/<a>/``."""
+    return root / "release" / assignment
+
+
+def release_notebook(assignment: str, root: Path = REPO_ROOT) -> Path:
+    return release_dir(assignment, root) / f"{assignment}.ipynb"
+
+
+def assignment_dir(assignment: str, root: Path = REPO_ROOT) -> Path:
+    """The grader's folder: ``assignments/<a>/`` (grading.toml, probes)."""
+    return root / "assignments" / assignment
+
+
+def list_assignments(root: Path = REPO_ROOT) -> list[str]:
+    """Names of the assignments that have a source notebook, sorted."""
+    source = root / "source"
+    if not source.is_dir():
+        return []
+    return sorted(p.name for p in source.iterdir() if source_notebook(p.name, root).is_file())
+
+
+def resolve_assignments(names: list[str] | None, root: Path = REPO_ROOT) -> list[str]:
+    """The assignments a command was asked for (all of them when none are named).
+
+    Raises ValueError naming an unknown assignment and the known ones.
+    """
+    known = list_assignments(root)
+    if not names:
+        return known
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown assignment {unknown[0]!r}; known: {', '.join(known) or 'none'}")
+    return list(names)

@@ -1,0 +1,145 @@
+"""Generate the student version of an assignment and refuse one that gives answers away.
+
+``release`` runs nbgrader's generate_assignment on a private copy of ``source/<a>/``, copies
+``utils.py`` beside the notebook, and checks the result for leaks before it replaces ``release/<a>/``.
+``stale_files`` regenerates into a temporary folder and lists what differs from the committed release.
+"""
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from autograder import paths
+
+# Markers that must never reach students, whatever cell they sit in.
+_SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
+                   "BEGIN MARK SCHEME", "END MARK SCHEME")
+_REGION = re.compile(r"^[ \t]*(?:#+|%+)?[ \t]*(BEGIN|END) (SOLUTION|HIDDEN TESTS|MARK SCHEME)\b.*$")
+# Lines this short or this generic ("else:", "return x") appear in skeletons too; they prove nothing.
+_MIN_SECRET_LINE = 12
+
+
+class ReleaseError(RuntimeError):
+    """A release could not be generated, or would leak solutions or hidden tests."""
+
+
+@dataclass(frozen=True)
+class Leak:
+    cell: int  # 1-based position among all cells of the release notebook
+    what: str  # "solution code", "model answer", "hidden test" or "marker"
+    line: str
+
+    def __str__(self) -> str:
+        return f"cell {self.cell}: {self.what} leaked: {self.line.strip()[:80]!r}"
+
+
+def _is_solution(cell) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
+
+
+def _secret_lines(source_nb) -> dict[str, str]:
+    """Lines of the source notebook that only solutions, model answers and hidden tests contain.
+
+    Returns {stripped line: what it is}. Lines that also appear in public text are left out.
+    """
+    secret, public = {}, set()
+    for cell in source_nb.cells:
+        lines = cell.source.splitlines()
+        has_regions = any(_REGION.match(line) for line in lines)
+        whole_cell_answer = _is_solution(cell) and cell.cell_type == "markdown" and not has_regions
+        region = "model answer" if whole_cell_answer else None
+        for line in lines:
+            marker = _REGION.match(line)
+            if marker:
+                begin, kind = marker.groups()
+                region = None if begin == "END" else {
+                    "SOLUTION": "model answer" if cell.cell_type == "markdown" else "solution code",
+                    "HIDDEN TESTS": "hidden test", "MARK SCHEME": "model answer"}[kind]
+                continue
+            text = line.strip()
+            if len(text) < _MIN_SECRET_LINE:
+                continue
+            if region:
+                secret.setdefault(text, region)
+            else:
+                public.add(text)
+    return {line: what for line, what in secret.items() if line not in public}
+
+
+def find_leaks(source_nb, release_nb) -> list[Leak]:
+    """Every release cell line that is a secret marker or a line of a solution or hidden test."""
+    secret = _secret_lines(source_nb)
+    leaks = []
+    for number, cell in enumerate(release_nb.cells, start=1):
+        for line in cell.source.splitlines():
+            if any(marker in line for marker in _SECRET_MARKERS):
+                leaks.append(Leak(number, "marker", line))
+            elif line.strip() in secret:
+                leaks.append(Leak(number, secret[line.strip()], line))
+    return leaks
+
+
+def _nbgrader_reason(log: str) -> str:
+    """The exception line of nbgrader's log (its traceback is noise to an instructor)."""
+    reasons = re.findall(r"^\s*(\w+(?:Error|Exception): .+)$", log, flags=re.MULTILINE)
+    return reasons[-1].strip() if reasons else log.strip()[-2000:]
+
+
+def generate(assignment: str, destination: Path, root: Path = paths.REPO_ROOT) -> Path:
+    """Write the student version of ``assignment`` into ``destination`` (replaced if present).
+
+    Runs nbgrader on a private copy of the source folder so that nothing in the course tree is
+    touched, copies ``utils.py`` in, and raises ReleaseError on any leak, naming the cell.
+    """
+    source_nb_path = paths.source_notebook(assignment, root)
+    if not source_nb_path.is_file():
+        raise ReleaseError(f"no source notebook for {assignment!r} at {source_nb_path}")
+    with tempfile.TemporaryDirectory(prefix="release-") as tmp:
+        course = Path(tmp)
+        shutil.copytree(source_nb_path.parent, course / "source" / assignment)
+        command = [sys.executable, "-m", "nbgrader", "generate_assignment", assignment,
+                   "--no-db", "--force", f"--CourseDirectory.root={course}"]
+        run = subprocess.run(command, cwd=root, capture_output=True, text=True)
+        generated = course / "release" / assignment
+        if run.returncode != 0 or not (generated / source_nb_path.name).is_file():
+            raise ReleaseError(f"nbgrader generate_assignment failed for {assignment!r}: "
+                               + _nbgrader_reason(run.stderr + run.stdout))
+        release_nb = nbformat.read(generated / source_nb_path.name, as_version=4)
+        leaks = find_leaks(nbformat.read(source_nb_path, as_version=4), release_nb)
+        if leaks:
+            raise ReleaseError(f"refusing to release {assignment!r}: the student notebook would "
+                               "still contain\n  " + "\n  ".join(map(str, leaks)))
+        shutil.copy2(root / "utils.py", generated / "utils.py")
+        if destination.exists():
+            shutil.rmtree(destination)
+        shutil.copytree(generated, destination)
+    return destination
+
+
+def release(assignment: str, root: Path = paths.REPO_ROOT) -> Path:
+    """Generate ``release/<a>/`` from ``source/<a>/`` (the ``autograder release`` verb)."""
+    return generate(assignment, paths.release_dir(assignment, root), root)
+
+
+def _file_contents(folder: Path) -> dict[str, object]:
+    """Relative path → comparable content (notebooks as parsed JSON, other files as bytes)."""
+    contents = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        contents[str(path.relative_to(folder))] = json.loads(data) if path.suffix == ".ipynb" else data
+    return contents
+
+
+def stale_files(assignment: str, root: Path = paths.REPO_ROOT) -> list[str]:
+    """Files of the committed ``release/<a>/`` that differ from a fresh generation (empty: current)."""
+    committed = paths.release_dir(assignment, root)
+    with tempfile.TemporaryDirectory(prefix="release-check-") as tmp:
+        fresh = _file_contents(generate(assignment, Path(tmp) / assignment, root))
+    current = _file_contents(committed) if committed.is_dir() else {}
+    return sorted(name for name in fresh.keys() | current.keys() if fresh.get(name) != current.get(name))

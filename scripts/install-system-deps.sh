@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the kit needs outside Python: bubblewrap (grading sandbox), Debian's chromium and
+# poppler-utils (offline PDF export and its tests), and MathJax 3 from npm (math in PDFs, no CDN).
+# Safe to re-run: each part is skipped when already present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(bubblewrap chromium poppler-utils)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    echo "Installing Debian packages: ${missing[*]}"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+mathjax=.deps/node_modules/mathjax/es5/tex-svg-full.js
+if [ ! -f "$mathjax" ]; then
+    echo "Installing MathJax 3 from npm into .deps/"
+    npm install --silent --no-audit --no-fund --prefix .deps mathjax@3 >/dev/null
+fi
+test -f "$mathjax"
