@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except (ValueError, RuntimeError, OSError) as error:
-        # Known failures (unknown assignment, unreadable notebook, leak, missing tool) are one line.
+        # Known failures (unknown assignment, unreadable notebook, leak, missing tool, failed export)
+        # are ValueError/RuntimeError/OSError subclasses and read as one line.
         print(f"autograder {args.verb}: {error}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,329 @@
+"""PDF export: math typeset, plots shown, long lines wrapped, offline, and clear failures.
+
+Each export runs the real headless Chromium (a few seconds), so the main PDF is made once per module.
+Page 1 of it is kept as tests/artifacts/export_page1.png for a person to look at.
+"""
+import base64
+import io
+import json
+import logging
+import re
+import subprocess
+from pathlib import Path
+
+import matplotlib
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from autograder.export import ExportError, export_pdf, first_author, first_heading, render_html
+from autograder.notebook import NotebookError
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+TITLE = "Hopfield networks and batch norm"
+AUTHOR = "Ada Lovelace"
+LONG_LINE_END = "LONGLINEEND42"
+# 200 characters, far wider than an A4 page in the code font.
+LONG_LINE = "energy = " + " + ".join(f"w{i}" for i in range(52)) + f"  # {LONG_LINE_END}"
+MATH_MARKDOWN = r"""
+Inline math: $\frac{d u_k}{dt} = -u_k + \sum_j w_{kj} g(u_j)$ and $E \le 0$.
+
+$$\frac{dE}{dt} = -\sum_k \frac{d u_k}{dt} \frac{d v_k}{dt} \le 0$$
+
+$$
+\begin{aligned}
+\mu &= \frac{1}{m}\sum_{i=1}^m x_i \\
+\sigma^2 &= \frac{1}{m}\sum_{i=1}^m (x_i - \mu)^2
+\end{aligned}
+$$
+"""
+RAW_TEX = ("\\frac", "\\sum", "\\le", "\\begin", "aligned", "$")
+
+
+def plot_png() -> str:
+    """A matplotlib line plot as base64 PNG, as a kernel would have stored it."""
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot([0, 1, 2, 3], [3, 1, 0.5, 0.2], label="energy")
+    ax.set(title="Energy over time", xlabel="step", ylabel="E")
+    ax.legend()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")  # as the inline backend does
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def math_plot_notebook() -> nbformat.NotebookNode:
+    """An executed notebook: a heading, math, a 200-character code line and a plot output."""
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell(f"# {TITLE}\n\nSome words before the math."),
+            new_markdown_cell(MATH_MARKDOWN),
+            new_code_cell(LONG_LINE, execution_count=1),
+            new_code_cell(
+                "plot_energy()",
+                execution_count=2,
+                outputs=[
+                    new_output(
+                        "display_data",
+                        data={"image/png": plot_png(), "text/plain": "<Figure size 500x300>"},
+                    )
+                ],
+            ),
+        ]
+    )
+    nb.metadata["authors"] = [{"name": AUTHOR}]
+    return nb
+
+
+def half_run_notebook() -> nbformat.NotebookNode:
+    """Cells 3 and 7 never ran, cell 5 raised; no heading and no authors."""
+    return new_notebook(
+        cells=[
+            new_markdown_cell("Answer the questions below."),
+            new_code_cell(
+                "print('ran')",
+                execution_count=1,
+                outputs=[new_output("stream", name="stdout", text="ran\n")],
+            ),
+            new_code_cell("x = 1"),
+            new_markdown_cell("More questions."),
+            new_code_cell(
+                "1 / 0",
+                execution_count=2,
+                outputs=[
+                    new_output(
+                        "error",
+                        ename="ZeroDivisionError",
+                        evalue="division by zero",
+                        traceback=["ZeroDivisionError: division by zero"],
+                    )
+                ],
+            ),
+            new_code_cell("   \n"),  # empty: nothing to run, so not reported
+            new_code_cell("y = 2"),
+        ]
+    )
+
+
+def write(nb: nbformat.NotebookNode, path: Path) -> Path:
+    nbformat.write(nb, path)
+    return path
+
+
+def pdf_text(pdf: Path, *pages: str) -> str:
+    return subprocess.run(
+        ["pdftotext", *pages, str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def squeeze(text: str) -> str:
+    """Text without whitespace, so a line that wrapped anywhere still matches."""
+    return "".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """The math-and-plot notebook exported with no name or title given."""
+    folder = tmp_path_factory.mktemp("export")
+    notebook = write(math_plot_notebook(), folder / "hopfield_batchnorm_alovelace.ipynb")
+    return export_pdf(notebook, folder / "out" / "submission.pdf")
+
+
+def test_export_writes_the_pdf_where_asked_without_warnings(exported):
+    assert exported.pdf.name == "submission.pdf"
+    assert exported.pdf.read_bytes().startswith(b"%PDF")
+    # No warning also means the page reported that MathJax had finished typesetting.
+    assert exported.warnings == ()
+    assert exported.unexecuted_cells == () and exported.error_cells == ()
+
+
+def test_math_is_typeset_not_printed_as_tex(exported):
+    text = pdf_text(exported.pdf)
+    assert "Inline math:" in text
+    for tex in RAW_TEX:
+        assert tex not in text, f"raw TeX {tex!r} in the PDF text"
+
+
+def test_long_code_line_wraps_instead_of_being_cut(exported):
+    text = squeeze(pdf_text(exported.pdf))
+    assert LONG_LINE_END in text
+    assert squeeze(LONG_LINE) in text
+
+
+def test_plot_is_in_the_pdf(exported):
+    listing = subprocess.run(
+        ["pdfimages", "-list", str(exported.pdf)], check=True, capture_output=True, text=True
+    ).stdout
+    image_rows = [line for line in listing.splitlines()[2:] if line.split()[2:3] == ["image"]]
+    assert len(image_rows) >= 1
+
+
+def test_pages_are_a4(exported):
+    info = subprocess.run(["pdfinfo", str(exported.pdf)], check=True, capture_output=True, text=True)
+    assert "(A4)" in info.stdout
+
+
+def test_first_page_names_the_assignment_and_student_from_the_notebook(exported):
+    assert (exported.title, exported.student_name) == (TITLE, AUTHOR)
+    first_page = pdf_text(exported.pdf, "-f", "1", "-l", "1")
+    assert AUTHOR in first_page
+    assert TITLE in first_page
+
+
+def test_first_page_renders_to_png_artifact(exported):
+    ARTIFACTS.mkdir(exist_ok=True)
+    prefix = ARTIFACTS / "export_page1"
+    for old in ARTIFACTS.glob("export_page1*.png"):
+        old.unlink()
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", str(exported.pdf), str(prefix)],
+        check=True,
+    )
+    png = prefix.with_suffix(".png")
+    assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_name_and_title_given_win_over_the_notebook(tmp_path):
+    notebook = write(math_plot_notebook(), tmp_path / "nb.ipynb")
+    result = export_pdf(notebook, student_name="Grace Hopper", title="Assignment 1: Hopfield")
+    assert result.pdf == tmp_path / "nb.pdf"
+    first_page = pdf_text(result.pdf, "-f", "1", "-l", "1")
+    assert "Grace Hopper" in first_page
+    assert "Assignment 1: Hopfield" in first_page
+    assert AUTHOR not in first_page
+
+
+def test_unrun_and_failed_cells_still_export_with_a_warning(tmp_path, caplog):
+    notebook = tmp_path / "hopfield_batchnorm_jsmith.ipynb"
+    saved = half_run_notebook()
+    del saved["metadata"]  # a gap the reader repairs, with a note that becomes a warning
+    notebook.write_text(json.dumps(saved))
+    with caplog.at_level(logging.WARNING, logger="autograder.export"):
+        result = export_pdf(notebook)
+    assert result.pdf.is_file()
+    assert result.unexecuted_cells == (3, 7)
+    assert result.error_cells == (5,)
+    assert any("cells 3 and 7" in w and "not been run" in w for w in result.warnings)
+    assert any("cell 5 shows an error" in w for w in result.warnings)
+    assert any(str(notebook) in w for w in result.warnings)
+    assert len(result.warnings) == 3
+    assert {r.getMessage().split(": ", 1)[1] for r in caplog.records} == set(result.warnings)
+    # With no heading and no author, both come from the file name.
+    assert result.title == result.student_name == "hopfield_batchnorm_jsmith"
+    text = pdf_text(result.pdf)
+    assert "hopfield_batchnorm_jsmith" in text
+    assert "ZeroDivisionError" in text
+
+
+def test_html_loads_nothing_from_the_network():
+    html = render_html(
+        math_plot_notebook(), TITLE, AUTHOR, Path("/opt/mathjax/tex-svg-full.js"), Path.cwd()
+    )
+    remote = re.compile(
+        r"""<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//"""
+        r"""|url\(\s*["']?\s*(?:https?:)?//|import\(\s*["'](?:https?:)?//""",
+        re.IGNORECASE,
+    )
+    assert remote.findall(html) == []
+    assert "require.js" not in html and "cdnjs" not in html
+    assert '<script src="file:///opt/mathjax/tex-svg-full.js">' in html
+
+
+def test_missing_chromium_is_a_clear_error(tmp_path, monkeypatch):
+    notebook = write(math_plot_notebook(), tmp_path / "nb.ipynb")
+    monkeypatch.setenv("COURSE_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    with pytest.raises(ExportError, match="COURSE_CHROMIUM is set to .*no-such-chromium"):
+        export_pdf(notebook)
+    monkeypatch.delenv("COURSE_CHROMIUM")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ExportError, match=r"needs the Chromium browser.*install-system-deps\.sh"):
+        export_pdf(notebook)
+    assert not (tmp_path / "nb.pdf").exists()
+
+
+def test_missing_mathjax_is_a_clear_error(tmp_path, monkeypatch):
+    notebook = write(math_plot_notebook(), tmp_path / "nb.ipynb")
+    monkeypatch.setenv("COURSE_MATHJAX", str(tmp_path / "tex-svg-full.js"))
+    with pytest.raises(ExportError, match=r"needs MathJax 3.*`make`.*install-system-deps\.sh"):
+        export_pdf(notebook)
+    assert not (tmp_path / "nb.pdf").exists()
+
+
+def test_math_left_untypeset_is_reported(tmp_path, monkeypatch):
+    notebook = write(math_plot_notebook(), tmp_path / "nb.ipynb")
+    inert = tmp_path / "not-mathjax.js"
+    inert.write_text("window.notMathJax = true;\n")
+    monkeypatch.setenv("COURSE_MATHJAX", str(inert))
+    result = export_pdf(notebook)
+    assert any("MathJax had not finished" in w for w in result.warnings)
+    assert "\\frac" in pdf_text(result.pdf)
+
+
+def fake_chromium(tmp_path: Path, script: str) -> Path:
+    program = tmp_path / "fake-chromium"
+    program.write_text("#!/bin/sh\n" + script)
+    program.chmod(0o755)
+    return program
+
+
+@pytest.mark.parametrize(
+    ("script", "timeout", "message"),
+    [
+        ("echo 'FATAL: the renderer crashed' >&2\nexit 3\n", 60, "exit code 3.*the renderer crashed"),
+        ("echo 'printing skipped' >&2\nexit 0\n", 60, "without writing a PDF.*printing skipped"),
+        ("echo 'waiting for ever' >&2\nexec sleep 60\n", 1, "did not finish printing within 1 s.*waiting for ever"),
+    ],
+    ids=["non-zero exit", "no pdf", "timeout"],
+)
+def test_chromium_failures_show_the_end_of_its_stderr(tmp_path, monkeypatch, script, timeout, message):
+    notebook = write(math_plot_notebook(), tmp_path / "nb.ipynb")
+    monkeypatch.setenv("COURSE_CHROMIUM", str(fake_chromium(tmp_path, script)))
+    with pytest.raises(ExportError, match=re.compile(message, re.DOTALL)):
+        export_pdf(notebook, timeout_seconds=timeout)
+    assert not (tmp_path / "nb.pdf").exists()
+
+
+def test_title_is_the_first_markdown_heading():
+    nb = new_notebook(
+        cells=[
+            new_code_cell("# a comment, not a heading"),
+            new_markdown_cell("Intro without a heading.\n#not a heading"),
+            new_markdown_cell("Text\n\n## Part 2: Hopfield ##\n\n# Later heading"),
+        ]
+    )
+    assert first_heading(nb) == "Part 2: Hopfield"
+    assert first_heading(new_notebook(cells=[new_markdown_cell("no heading")])) is None
+
+
+@pytest.mark.parametrize(
+    ("authors", "expected"),
+    [
+        ([{"name": "Ada Lovelace"}, {"name": "Alan Turing"}], "Ada Lovelace"),
+        (["Grace Hopper"], "Grace Hopper"),
+        ([{"name": "  "}], None),
+        ([], None),
+    ],
+)
+def test_student_name_is_the_first_author(authors, expected):
+    nb = new_notebook()
+    nb.metadata["authors"] = authors
+    assert first_author(nb) == expected
+
+
+def test_refuses_to_overwrite_the_notebook(tmp_path):
+    notebook = write(math_plot_notebook(), tmp_path / "nb.ipynb")
+    before = notebook.read_bytes()
+    with pytest.raises(ExportError, match="would overwrite the notebook"):
+        export_pdf(notebook, output=tmp_path / "." / "nb.ipynb")
+    assert notebook.read_bytes() == before
+
+
+def test_unreadable_notebook_is_a_clear_error(tmp_path):
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{ not json")
+    with pytest.raises(NotebookError, match="broken.ipynb: it is not valid JSON"):
+        export_pdf(broken)
+    assert not (tmp_path / "broken.pdf").exists()
