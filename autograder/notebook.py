@@ -1,0 +1,217 @@
+"""Read any notebook file into an nbformat 4 notebook, or fail with one clear sentence.
+
+Students hand in notebooks saved by many tools: JupyterLab, VS Code, Colab, old IPython (nbformat 3),
+Windows editors (BOM, UTF-16, Windows-1252), and sometimes damaged or truncated files. Everything the
+grader does starts here, so every way a file can be unreadable ends in a `NotebookError` naming the
+file, never a traceback.
+
+Choices:
+- Text that is not valid UTF-8 (and has no BOM) is decoded as Windows-1252, falling back to Latin-1
+  for the five bytes Windows-1252 leaves undefined; a note says so. Such files are nearly always an
+  editor's "ANSI" save, and refusing them would fail a student over an invisible detail.
+- Harmless gaps are repaired with a note (missing notebook or cell metadata, missing source, source
+  stored as a list of lines, missing outputs or execution counts, missing cell ids). Anything that
+  changes what the notebook means (no cell list, a cell of unknown type, source that is not text)
+  is an error.
+- Outputs are kept by default (PDF export needs them); `keep_outputs=False` drops them as soon as the
+  JSON is parsed, which is what grading wants. Reading a 100 MB notebook takes about a second either
+  way; the JSON parser needs roughly 3-5 times the file size in memory while it runs.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+from nbformat.v4.nbbase import random_cell_id
+from nbformat.v4.rwbase import rejoin_lines, strip_transient
+
+# Larger files are refused before reading: parsing needs several times the file size in memory.
+MAX_NOTEBOOK_BYTES = 512 * 1024 * 1024
+
+CELL_TYPES = ("code", "markdown", "raw")
+OLDEST_CONVERTIBLE, CURRENT = 1, 4
+
+
+class NotebookError(ValueError):
+    """A notebook file that cannot be read; the message is one sentence naming the file."""
+
+
+def read_notebook(path, *, keep_outputs: bool = True, notes: list[str] | None = None) -> nbformat.NotebookNode:
+    """Read `path` and return an nbformat 4 `NotebookNode` whose cells all have the standard keys.
+
+    `notes`, when given, receives one sentence per repair or conversion made (encoding guessed,
+    nbformat 3 converted, missing metadata added, ...), for the caller to show.
+    Raises `NotebookError` for anything that cannot be read.
+    """
+    path = Path(path)
+    notes = [] if notes is None else notes
+    text = _decode(path, _read_bytes(path), notes)
+    data = _parse_json(path, text)
+    del text  # the parsed copy is all we need; free the string before building nodes
+    return _to_v4(path, data, keep_outputs, notes)
+
+
+def notebook_metadata_assignment(nb) -> str | None:
+    """The assignment name the kit stored in the notebook metadata (`course_kit.assignment`), if any.
+
+    nbgrader itself keeps no notebook-level assignment name (only per-cell grade ids), so the kit's
+    own key is the one place to look.
+    """
+    kit = nb.get("metadata", {}).get("course_kit")
+    name = kit.get("assignment") if isinstance(kit, dict) else None
+    return name if isinstance(name, str) and name.strip() else None
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        if not path.exists():
+            raise NotebookError(f"Cannot read {path}: there is no such file.")
+        if path.is_dir():
+            raise NotebookError(f"Cannot read {path}: it is a directory, not a notebook file.")
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_BYTES:
+            raise NotebookError(
+                f"Cannot read {path}: it is {size / 2**20:.0f} MB, more than the "
+                f"{MAX_NOTEBOOK_BYTES / 2**20:.0f} MB limit (clear the outputs and save it again)."
+            )
+        raw = path.read_bytes()
+    except OSError as error:
+        raise NotebookError(f"Cannot read {path}: {error.strerror or error}.") from None
+    if not raw.strip():
+        raise NotebookError(f"Cannot read {path}: the file is empty.")
+    return raw
+
+
+def _decode(path: Path, raw: bytes, notes: list[str]) -> str:
+    # json.detect_encoding recognises the UTF-8/16/32 byte-order marks and BOM-less UTF-16/32 by the
+    # zero bytes around the opening "{", the way json.loads(bytes) does.
+    encoding = json.detect_encoding(raw)
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        if encoding != "utf-8":
+            raise NotebookError(
+                f"Cannot read {path}: it looks like {encoding.upper()} text but byte "
+                f"{error.start} cannot be decoded ({error.reason})."
+            ) from None
+        bad = error.start
+    try:
+        text, used = raw.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError:
+        text, used = raw.decode("latin-1"), "Latin-1"
+    notes.append(
+        f"{path} is not valid UTF-8 (byte 0x{raw[bad]:02x} at offset {bad}); it was read as "
+        f"{used} text, so check that accented characters came out right."
+    )
+    return text
+
+
+def _parse_json(path: Path, text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise NotebookError(
+            f"Cannot read {path}: it is not valid JSON ({error.msg} at line {error.lineno}, "
+            f"column {error.colno}); the file may be damaged or only partly saved."
+        ) from None
+    except RecursionError:
+        raise NotebookError(f"Cannot read {path}: its JSON is nested too deeply to be a notebook.") from None
+
+
+def _to_v4(path: Path, data, keep_outputs: bool, notes: list[str]):
+    if not isinstance(data, dict):
+        raise NotebookError(
+            f"Cannot read {path}: it is JSON but not a notebook (the top level is a "
+            f"{type(data).__name__}, not an object)."
+        )
+    major = data.get("nbformat")
+    if major is None and isinstance(data.get("cells"), list):
+        notes.append(f"{path} does not say which nbformat it uses; it was read as nbformat 4.")
+        data["nbformat"] = major = CURRENT
+    if type(major) is not int or not OLDEST_CONVERTIBLE <= major <= CURRENT:
+        if "cells" not in data and "worksheets" not in data:
+            raise NotebookError(f"Cannot read {path}: it is JSON but not a notebook (it has no list of cells).")
+        raise NotebookError(
+            f"Cannot read {path}: it declares nbformat {major!r}, and only versions "
+            f"{OLDEST_CONVERTIBLE} to {CURRENT} can be read."
+        )
+    if major < CURRENT:
+        data = _upgrade(path, data, major, keep_outputs, notes)
+    return _normalise_v4(path, data, keep_outputs, notes)
+
+
+def _upgrade(path: Path, data: dict, major: int, keep_outputs: bool, notes: list[str]) -> dict:
+    """Convert nbformat 1-3 to 4 with nbformat's own converters."""
+    if major == 3 and not keep_outputs:
+        sheets = [sheet for sheet in data.get("worksheets") or [] if isinstance(sheet, dict)]
+        for cell in (cell for sheet in sheets for cell in sheet.get("cells") or []):
+            if isinstance(cell, dict) and "outputs" in cell:
+                cell["outputs"] = []
+    try:
+        old = nbformat.versions[major].to_notebook_json(data)
+        converted = nbformat.convert(old, CURRENT)
+    except Exception as error:  # noqa: BLE001 - the converters raise anything on malformed input
+        raise NotebookError(
+            f"Cannot read {path}: it is an nbformat {major} notebook that could not be converted "
+            f"to nbformat 4 ({type(error).__name__}: {error})."
+        ) from None
+    notes.append(f"{path} was saved as nbformat {major}; it was converted to nbformat 4.")
+    return converted
+
+
+def _normalise_v4(path: Path, data: dict, keep_outputs: bool, notes: list[str]):
+    """Check the v4 structure, repair harmless gaps in place, and return a `NotebookNode`."""
+    cells = data.get("cells")
+    if not isinstance(cells, list):
+        raise NotebookError(f"Cannot read {path}: it is JSON but not a notebook (it has no list of cells).")
+    repairs = set()
+    if not isinstance(data.get("metadata"), dict):
+        data["metadata"] = {}
+        repairs.add("notebook metadata")
+    minor = data.get("nbformat_minor")
+    if not isinstance(minor, int) or minor < 0:
+        data["nbformat_minor"] = minor = 4
+        repairs.add("nbformat minor version")
+    for number, cell in enumerate(cells, start=1):
+        _normalise_cell(path, number, cell, keep_outputs, needs_id=minor >= 5, repairs=repairs)
+    if repairs:
+        missing = ", ".join(sorted(repairs))
+        notes.append(f"{path} lacked some standard fields ({missing}); defaults were filled in.")
+    nb = nbformat.from_dict(data)
+    return strip_transient(rejoin_lines(nb))
+
+
+def _normalise_cell(path: Path, number: int, cell, keep_outputs: bool, needs_id: bool, repairs: set) -> None:
+    if not isinstance(cell, dict):
+        raise NotebookError(f"Cannot read {path}: cell {number} is a {type(cell).__name__}, not a cell object.")
+    kind = cell.get("cell_type")
+    if kind not in CELL_TYPES:
+        raise NotebookError(
+            f"Cannot read {path}: cell {number} has cell type {kind!r}; a notebook cell is "
+            f"code, markdown or raw."
+        )
+    source = cell.get("source")
+    if source is None:
+        cell["source"] = ""
+        repairs.add("cell source")
+    elif isinstance(source, list) and all(isinstance(line, str) for line in source):
+        cell["source"] = "".join(source)
+    elif not isinstance(source, str):
+        raise NotebookError(f"Cannot read {path}: the source of cell {number} is not text.")
+    if not isinstance(cell.get("metadata"), dict):
+        cell["metadata"] = {}
+        repairs.add("cell metadata")
+    if needs_id and not isinstance(cell.get("id"), str):
+        cell["id"] = random_cell_id()
+        repairs.add("cell ids")
+    if kind != "code":
+        return
+    if not keep_outputs:
+        cell["outputs"] = []
+    elif not isinstance(cell.get("outputs"), list):
+        cell["outputs"] = []
+        repairs.add("cell outputs")
+    if "execution_count" not in cell:
+        cell["execution_count"] = None
+        repairs.add("execution counts")

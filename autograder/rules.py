@@ -1,0 +1,120 @@
+"""Check the submission rules the course states, so a student learns before grading what the
+extractor would do to their notebook.
+
+Rules (each `Violation` names its cell, counted from 1 among all cells, markdown included):
+- `syntax-error`: a code cell does not parse, so the grader skips it and everything it defines.
+- `imports-first-cell`: a top-level import outside the first code cell (the first one that is not
+  blank). Imports inside a function belong to the function and are not flagged.
+- `definition-cell-purity`: a cell defines a function or class and also runs other top-level code
+  (calls, loops, non-literal assignments, magics), which the extractor drops. Imports are left to
+  `imports-first-cell`, and literal constants are definitions too, so neither counts.
+- `import-not-allowed`: an import, anywhere (function bodies included), of a top-level package that
+  is not in `allowed_imports`. Matching is by top-level package name: `numpy` allows
+  `numpy.linalg`. `__future__` is always allowed; an empty or missing list allows everything.
+
+Cleaning and classification come from `autograder.extract`, so the rules see the cells exactly as
+the extractor does.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from autograder.extract import CodeCell, code_cells
+
+
+@dataclass(frozen=True)
+class Violation:
+    cell: int
+    rule: str
+    message: str
+    fix: str
+
+
+def check_rules(nb, allowed_imports: list[str] | None = None) -> list[Violation]:
+    """Every rule violation in `nb`, in cell order (within a cell: the rules in the order above)."""
+    cells = code_cells(nb)
+    first = next((code.cell for code in cells if code.original.strip()), None)
+    violations: list[Violation] = []
+    for code in cells:
+        if code.error:
+            violations.append(_syntax_error(code))
+            continue
+        if code.cell != first:
+            violations += _imports_outside_first_cell(code, first)
+        violations += _impure_definition_cell(code)
+        if allowed_imports:
+            violations += _imports_not_allowed(code, set(allowed_imports) | {"__future__"})
+    return violations
+
+
+def _syntax_error(code: CodeCell) -> Violation:
+    line = code.error.line
+    return Violation(
+        code.cell,
+        "syntax-error",
+        f"Cell {code.cell} does not parse (line {line}: {code.error_message}), "
+        "so the grader skips the whole cell.",
+        f"fix line {line} of cell {code.cell}, then run the cell to check it",
+    )
+
+
+def _import_nodes(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    return [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
+
+
+def _modules(node: ast.Import | ast.ImportFrom) -> list[str]:
+    """Top-level package names an import statement loads (none for a relative import)."""
+    if isinstance(node, ast.ImportFrom):
+        return [node.module.split(".")[0]] if node.level == 0 and node.module else []
+    return [alias.name.split(".")[0] for alias in node.names]
+
+
+def _imports_outside_first_cell(code: CodeCell, first: int) -> list[Violation]:
+    violations = []
+    for statement in code.statements:
+        if statement.kind != "import":
+            continue
+        for node in _import_nodes(statement.node):
+            modules = ", ".join(f"`{m}`" for m in _modules(node)) or "a module"
+            violations.append(Violation(
+                code.cell,
+                "imports-first-cell",
+                f"Cell {code.cell} imports {modules} on line {node.lineno}; every import belongs in the "
+                f"first code cell (cell {first}).",
+                f"move `{ast.unparse(node)}` to the first code cell (cell {first})",
+            ))
+    return violations
+
+
+def _impure_definition_cell(code: CodeCell) -> list[Violation]:
+    statements = code.statements
+    defined = [s.names[0] for s in statements if s.kind in ("function", "class")]
+    dropped = [(e.line, e.text, e.reason) for e in code.top_level_removals]
+    dropped += [(s.line, s.text, s.reason) for s in statements if s.kind in ("statement", "magic")]
+    if not defined or not dropped:
+        return []
+    listed = "; ".join(f"line {line} `{text}` ({reason})" for line, text, reason in sorted(dropped))
+    names = ", ".join(f"`{name}`" for name in defined)
+    return [Violation(
+        code.cell,
+        "definition-cell-purity",
+        f"Cell {code.cell} defines {names} but also runs other code, which the grader drops: {listed}.",
+        "move those lines to a separate cell so that this cell holds only definitions",
+    )]
+
+
+def _imports_not_allowed(code: CodeCell, allowed: set[str]) -> list[Violation]:
+    violations = []
+    listed = ", ".join(sorted(allowed - {"__future__"}))
+    for node in _import_nodes(code.tree):
+        for module in _modules(node):
+            if module not in allowed:
+                violations.append(Violation(
+                    code.cell,
+                    "import-not-allowed",
+                    f"Cell {code.cell} imports `{module}` on line {node.lineno}, which this assignment "
+                    f"does not allow (allowed: {listed}).",
+                    f"remove `{ast.unparse(node)}` and use only {listed}",
+                ))
+    return violations
