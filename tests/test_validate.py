@@ -52,3 +52,9 @@ def test_a_release_test_that_passes_without_an_answer_is_reported(course):
     nb.cells[3].source = "assert True"
     result = validate.validate_release(_write(course, "weak_test.ipynb", nb), root=course)
     assert result.problems == ["release cell 4: this test passes without any answer, so it tests nothing"]
+
+
+@pytest.mark.parametrize("assignment", paths.list_assignments())
+def test_every_course_assignment_validates_in_fast_mode(assignment):
+    problems = [problem for result in validate.validate(assignment) for problem in result.problems]
+    assert problems == []
