@@ -44,6 +44,9 @@ def _grade(args) -> int:
     report.write_reports(result, args.output, autolab=args.autolab)
     print(report.class_table(result))
     print(f"reports in {args.output}")
+    if args.autolab and len(result.students) == 1:
+        # Autolab grades one hand-in per job and reads the scores from the last line of output.
+        print(report.autolab_line(result.students[0]))
     return 0
 
 

@@ -1,0 +1,646 @@
+"""Grade a class's submissions of one assignment (the ``autograder grade`` verb).
+
+    result = grade_assignment("hopfield_batchnorm", Path("submitted"), Path("grading-output"), jobs=2)
+
+1. Find the submissions (`find_submissions`): a folder of notebooks, nbgrader's
+   `submitted/<student>/<assignment>/*.ipynb`, an LMS zip of notebooks, or one notebook.
+2. Extract the reference notebook and run every probe on it once, in the sandbox, with the batch's
+   seed. A probe that raises on the reference, or that does not give the reference full marks when
+   judged against itself, stops the batch: it would mark every student wrong.
+3. Grade each submission (`grade_submission`), `jobs` at a time on threads sharing one zygote:
+   read, extract, check the required names, run the probes of the questions whose names are there
+   in a sandboxed child, judge every value in this (trusted) process against the reference's.
+   Each result is saved as `results/<student>.json` with a fingerprint of everything it depends
+   on; a rerun reuses results whose fingerprint still matches (unless `force`).
+
+One bad submission never stops the batch: anything unexpected while grading it becomes that
+student's "grader error: ..." status, with the traceback in `grade.log`.
+
+A student's status is the most severe thing that happened, in the order of `SEVERITY` (most
+severe first): what stopped all grading of the notebook comes before what stopped part of it,
+which comes before lost points.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import functools
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+
+from tqdm import tqdm
+
+from autograder import paths
+from autograder.check import required_name_problems
+from autograder.config import GradingConfig, load_config
+from autograder.extract import KEPT, Extraction, extract
+from autograder.notebook import NotebookError, read_notebook
+from autograder.probes import ReferenceFailure, Verdict, judge
+from autograder.rules import check_rules
+from autograder.sandbox import ChildOutcome, Zygote
+
+log = logging.getLogger(__name__)
+
+# Statuses, most severe first; a student's status is the first that applies. Those with a detail
+# in brackets or after a colon are matched by this prefix.
+SEVERITY = (
+    "grader error",  # the grader itself failed on this submission (see grade.log)
+    "unreadable notebook",  # nothing could be graded
+    "exception at import",  # the extracted module did not load: no probe ran
+    "crashed",  # the child died: (exit code N) or (signal NAME)
+    "memory limit",
+    "time limit",
+    "malformed answer",  # the child sent something the wire format refuses
+    "extraction error",  # a cell did not parse and was skipped: (cell N)
+    "missing name",  # a required class or function is absent: its question's probes did not run
+    "exception in probe",  # some probe raised
+    "partial",  # everything ran, some points lost
+    "ok",  # full marks on the autograded questions
+)
+RESULT_FORMAT = 1  # bump when a result file's meaning changes: old results are then regraded
+MODULE_NAME = "submission"
+NEEDS_MANUAL_GRADING = "needs manual grading"
+
+# Zip archives from a learning-management system are unpacked with these caps.
+MAX_ZIP_MEMBERS = 10_000
+MAX_NOTEBOOK_BYTES = 200 * 2**20
+MAX_UNPACKED_BYTES = 4 * 2**30
+# Files an archive or a folder may hold that are never submissions.
+IGNORED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
+
+
+class DiscoveryError(ValueError):
+    """The submissions cannot be found or told apart (the message says which and why)."""
+
+
+class ReferenceSolutionError(RuntimeError):
+    """The reference solution, or a probe run on it, fails: grading would be wrong for everyone."""
+
+
+# ---- results --------------------------------------------------------------------------------------
+
+@dataclass
+class ProbeResult:
+    name: str
+    question: str
+    max_points: float
+    points: float
+    message: str  # for the student: what was wrong (never the expected values); empty for full marks
+
+
+@dataclass
+class QuestionResult:
+    id: str
+    title: str
+    max_points: float
+    manual: bool
+    points: float | None  # None for a question graded by hand
+    probes: list[ProbeResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the student: why probes did not run
+
+
+@dataclass
+class StudentResult:
+    student: str
+    notebook: str  # the file graded
+    status: str  # the first of `problems`, else "partial" or "ok"
+    problems: list[str]  # every status above "partial" that applies, most severe first
+    questions: list[QuestionResult]
+    extraction: dict  # counts, the entries not kept, the notes from reading the file
+    notes: list[str]  # for the student: sandbox verdict, load error, signatures, submission rules
+    fingerprint: str  # empty: never reused (a grader error is retried)
+    # For graders: sandbox (its status), detail, exit_code, signal, elapsed, cpu_seconds, stdout_tail,
+    # stderr_tail, and load_error {"type", "message"} when the module did not load.
+    details: dict = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return round(sum(q.points for q in self.questions if not q.manual), 6)
+
+    @property
+    def max_total(self) -> float:
+        return sum(q.max_points for q in self.questions if not q.manual)
+
+    @property
+    def manual_pending(self) -> list[QuestionResult]:
+        return [q for q in self.questions if q.manual]
+
+    def to_json(self) -> dict:
+        return {"format": RESULT_FORMAT, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "StudentResult":
+        fields = {key: value for key, value in data.items() if key != "format"}
+        questions = [QuestionResult(**{**q, "probes": [ProbeResult(**p) for p in q["probes"]]})
+                     for q in fields.pop("questions")]
+        return cls(**fields, questions=questions)
+
+
+@dataclass
+class ClassResult:
+    config: GradingConfig
+    students: list[StudentResult]  # sorted by student id
+    out_dir: Path
+    seed: int
+    isolation: str  # what the sandbox could do on this machine
+    resumed: list[str] = field(default_factory=list)  # students whose saved result was reused
+    autolab: bool = False  # write Autolab's last-line JSON too
+
+    @property
+    def assignment(self) -> str:
+        return self.config.assignment
+
+
+def severity(status: str) -> int:
+    """The rank of `status` in SEVERITY (0: most severe); details after the prefix are ignored."""
+    return next(rank for rank, prefix in enumerate(SEVERITY) if status.startswith(prefix))
+
+
+# ---- finding submissions ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Submission:
+    student: str
+    path: Path
+    problem: str = ""  # why it cannot be graded, found before reading it
+
+
+def find_submissions(submissions: Path, assignment: str, unpack_dir: Path) -> list[Submission]:
+    """The submissions under `submissions`, sorted by student, each student once.
+
+    `submissions` is one of: a notebook; a zip of notebooks (unpacked into `unpack_dir`); nbgrader's
+    `submitted/` folder, or the course folder above it (`<student>/<assignment>/*.ipynb`); a folder
+    of notebooks. Raises DiscoveryError when none are found or two have the same student id.
+    """
+    submissions = Path(submissions)
+    if submissions.is_file():
+        if zipfile.is_zipfile(submissions):
+            found = _unpack_zip(submissions, assignment, unpack_dir)
+        elif submissions.suffix == ".ipynb":
+            found = [Submission(student_id(submissions, assignment), submissions)]
+        else:
+            raise DiscoveryError(f"{submissions} is neither a notebook nor a zip of notebooks")
+    elif submissions.is_dir():
+        root = submissions / "submitted" if (submissions / "submitted").is_dir() else submissions
+        students = sorted(d for d in root.iterdir() if (d / assignment).is_dir())
+        if students:
+            found = [_nbgrader_submission(folder.name, folder / assignment, assignment) for folder in students]
+        else:
+            found = [Submission(student_id(path, assignment), path)
+                     for path in sorted(root.glob("*.ipynb")) if not _ignored(path.name)]
+    else:
+        raise DiscoveryError(f"{submissions} does not exist")
+    if not found:
+        raise DiscoveryError(f"no notebooks found in {submissions}: expected *.ipynb files, nbgrader's "
+                             f"submitted/<student>/{assignment}/ folders, or a zip of notebooks")
+    _check_unique(found)
+    return sorted(found, key=lambda s: s.student)
+
+
+def student_id(path: PurePosixPath | Path, assignment: str, folder: str | None = None) -> str:
+    """The student id a notebook's name gives: the name without the assignment's name and the
+    separators around it (`hopfield_batchnorm_jsmith.ipynb` -> `jsmith`); when nothing is left,
+    `folder` (the notebook's folder in an archive), else the whole name. Characters other than
+    letters, digits and `@.-_` become `_` (`safe_id`)."""
+    # The assignment's name as a whole word in any case, its underscores also written `-` or ` `.
+    spelled = "[-_ ]".join(map(re.escape, assignment.split("_")))
+    name = re.compile(rf"(?<![^\W_]){spelled}(?![^\W_])", re.IGNORECASE)
+
+    def words(text: str) -> str:
+        return "_".join(w for w in re.split(r"[\s_.()\[\]-]+", name.sub(" ", text)) if w)
+    return safe_id(words(path.stem) or words(folder or "") or path.stem)
+
+
+def safe_id(text: str) -> str:
+    """`text` with characters other than letters, digits and `@.-_` replaced by `_`: a file name."""
+    return re.sub(r"[^\w@.-]", "_", text).lstrip(".") or "_"
+
+
+def _ignored(name: str) -> bool:
+    parts = PurePosixPath(name).parts
+    return any(part in IGNORED_PARTS or part.startswith(".") for part in parts)
+
+
+def _nbgrader_submission(student: str, folder: Path, assignment: str) -> Submission:
+    """nbgrader's `<student>/<assignment>/`: the notebook named after the assignment, else the only one."""
+    notebooks = sorted(p for p in folder.glob("*.ipynb") if not _ignored(p.name))
+    named = folder / f"{assignment}.ipynb"
+    if named in notebooks or len(notebooks) == 1:
+        return Submission(safe_id(student), named if named in notebooks else notebooks[0])
+    problem = (f"{folder} holds no notebook" if not notebooks else
+               f"{folder} holds {len(notebooks)} notebooks and none is named {assignment}.ipynb")
+    return Submission(safe_id(student), named, problem)
+
+
+def _check_unique(found: list[Submission]) -> None:
+    by_student: dict[str, list[Submission]] = {}
+    for submission in found:
+        by_student.setdefault(submission.student, []).append(submission)
+    clashes = {student: subs for student, subs in by_student.items() if len(subs) > 1}
+    if clashes:
+        described = "; ".join(f"{student}: {', '.join(str(s.path) for s in subs)}"
+                              for student, subs in sorted(clashes.items()))
+        raise DiscoveryError(f"several submissions have the same student id ({described}); "
+                             "rename them so that each student has one")
+
+
+def _unpack_zip(archive_path: Path, assignment: str, unpack_dir: Path) -> list[Submission]:
+    """Unpack the notebooks of an LMS archive into `unpack_dir` as `<student>.ipynb`.
+
+    The archive is refused as a whole when any member's path would leave the folder (absolute,
+    `..`, a drive letter) or when it is too big; members are copied by this code, never by
+    `extractall`, so nothing but plain notebook files is ever written."""
+    try:
+        archive = zipfile.ZipFile(archive_path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise DiscoveryError(f"{archive_path} cannot be opened as a zip archive ({error})") from None
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) > MAX_ZIP_MEMBERS:
+            raise DiscoveryError(f"{archive_path} has {len(members)} files, more than the {MAX_ZIP_MEMBERS} allowed")
+        for member in members:
+            _check_member_path(archive_path, member.filename)
+        notebooks = [m for m in members if m.filename.lower().endswith(".ipynb") and not _ignored(m.filename)]
+        declared = sum(m.file_size for m in notebooks)
+        if declared > MAX_UNPACKED_BYTES:
+            raise DiscoveryError(f"{archive_path} would unpack to {declared / 2**30:.1f} GB of notebooks, more than "
+                                 f"the {MAX_UNPACKED_BYTES / 2**30:.0f} GB allowed")
+        found = []
+        for member in notebooks:
+            inner = PurePosixPath(member.filename.replace("\\", "/"))
+            folder = inner.parts[0] if len(inner.parts) > 1 else None
+            found.append((Submission(student_id(inner, assignment, folder), Path(member.filename)), member))
+        _check_unique([submission for submission, _ in found])
+        shutil.rmtree(unpack_dir, ignore_errors=True)
+        unpack_dir.mkdir(parents=True)
+        unpacked, total = [], 0
+        for submission, member in found:
+            target = unpack_dir / f"{submission.student}.ipynb"
+            problem = _copy_capped(archive, member, target)
+            unpacked.append(Submission(submission.student, target, problem))
+            total += target.stat().st_size if target.exists() else 0
+            if total > MAX_UNPACKED_BYTES:  # headers can lie about sizes; the bytes written cannot
+                raise DiscoveryError(f"{archive_path} unpacks to more than the "
+                                     f"{MAX_UNPACKED_BYTES / 2**30:.0f} GB of notebooks allowed")
+        return unpacked
+
+
+def _check_member_path(archive_path: Path, name: str) -> None:
+    posix = name.replace("\\", "/")
+    if posix.startswith("/") or re.match(r"^[A-Za-z]:", posix) or ".." in PurePosixPath(posix).parts:
+        raise DiscoveryError(f"{archive_path} is refused: its member {name!r} would be written outside the "
+                             "folder it is unpacked into (path traversal)")
+
+
+def _copy_capped(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path) -> str:
+    """Copy one member, stopping at MAX_NOTEBOOK_BYTES whatever its header claims; return a problem
+    that makes it ungradable, or ''."""
+    written = 0
+    try:
+        with archive.open(member) as source, open(target, "wb") as sink:
+            while chunk := source.read(2**20):
+                written += len(chunk)
+                if written > MAX_NOTEBOOK_BYTES:
+                    break
+                sink.write(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as error:  # RuntimeError: encrypted
+        return f"{member.filename} in the archive cannot be unpacked ({error})"
+    if written > MAX_NOTEBOOK_BYTES:
+        target.unlink()
+        return (f"{member.filename} in the archive is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB "
+                "unpacked (clear the outputs and save it again)")
+    return ""
+
+
+# ---- the reference ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reference:
+    module_source: str
+    results: dict[str, dict]  # probe name -> the child's message ({"name", "value"})
+
+
+def batch_seed(assignment: str) -> int:
+    """The seed of every child of a batch, from the assignment's name: reruns see the same values."""
+    return int.from_bytes(hashlib.sha256(f"autograder/{assignment}".encode()).digest()[:4], "little")
+
+
+def run_reference(config: GradingConfig, zygote: Zygote, seed: int) -> Reference:
+    """Extract the reference notebook, run every probe on it and check each gives it full marks.
+    Raises ReferenceSolutionError saying what is wrong."""
+    where = f"the reference solution {config.source_path}"
+    try:
+        nb = read_notebook(config.source_path, keep_outputs=False)
+    except NotebookError as error:
+        raise ReferenceSolutionError(f"{where} cannot be read: {error}") from None
+    extraction = extract(nb)
+    problems = [entry.reason for entry in extraction.syntax_errors]
+    problems += [problem.message for problem in required_name_problems(extraction, nb, config.names)]
+    if problems:
+        raise ReferenceSolutionError(f"{where} does not extract cleanly: {problems[0]}")
+    names = [spec.name for spec in config.probes]
+    outcome = zygote.run(_job(extraction.source, config, names, seed), config.limits)
+    if outcome.load_error:
+        error = outcome.load_error
+        raise ReferenceSolutionError(f"{where} does not load: {error['type']}: {error['message']}")
+    if outcome.status != "ok":
+        raise ReferenceSolutionError(f"{where} stopped in the sandbox ({outcome.status}): {outcome.detail}")
+    for spec in config.probes:
+        result = outcome.results.get(spec.name)
+        try:
+            verdict = judge(spec, result, result)
+        except ReferenceFailure as failure:
+            raise ReferenceSolutionError(f"probe {spec.name} fails on the reference solution: {failure}") from None
+        if verdict.score < 1:
+            raise ReferenceSolutionError(f"probe {spec.name} fails on the reference solution: it scores "
+                                         f"{verdict.score:.2f} of 1 ({verdict.message})")
+    return Reference(extraction.source, outcome.results)
+
+
+def _job(module_source: str, config: GradingConfig, probe_names: list[str], seed: int) -> dict:
+    return {"module_name": MODULE_NAME, "module_source": module_source,
+            "probe_source": config.probe_source, "probe_names": probe_names,
+            "seed": seed, "extra_sys_path": []}
+
+
+# ---- one submission -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Batch:
+    """What every submission of a batch is graded with."""
+    config: GradingConfig
+    zygote: Zygote
+    reference: Reference
+    seed: int
+    results_dir: Path
+    force: bool
+
+    @functools.cached_property
+    def fingerprint_base(self) -> bytes:
+        parts = [str(RESULT_FORMAT), self.config.digest(), self.reference.module_source, str(self.seed)]
+        return hashlib.sha256("\0".join(parts).encode()).digest()
+
+
+def grade_submission(submission: Submission, batch: _Batch) -> tuple[StudentResult, bool]:
+    """(result, reused): the saved result when its fingerprint matches (and not `force`), else a
+    new grading. Exceptions other than the submission's own failures propagate."""
+    config = batch.config
+    try:
+        data = submission.problem.encode() if submission.problem else submission.path.read_bytes()
+    except OSError as error:
+        submission = Submission(submission.student, submission.path, f"cannot read {submission.path} ({error.strerror})")
+        data = submission.problem.encode()
+    fingerprint = hashlib.sha256(batch.fingerprint_base + data).hexdigest()
+    saved = _saved_result(batch.results_dir / f"{submission.student}.json", fingerprint)
+    if saved is not None and not batch.force:
+        return saved, True
+
+    if submission.problem:
+        return _Grading(submission.student, str(submission.path), config, fingerprint).unreadable(submission.problem), False
+    read_notes: list[str] = []
+    try:
+        nb = read_notebook(submission.path, keep_outputs=False, notes=read_notes)
+    except NotebookError as error:
+        return _Grading(submission.student, str(submission.path), config, fingerprint).unreadable(str(error)), False
+    extraction = extract(nb)
+    extraction.notes = read_notes
+    return grade_notebook(nb, extraction, config, batch.zygote, batch.reference, batch.seed,
+                          submission.student, str(submission.path), fingerprint), False
+
+
+def grade_notebook(nb, extraction: Extraction, config: GradingConfig, zygote: Zygote, reference: Reference,
+                   seed: int, student: str = "", notebook: str = "", fingerprint: str = "") -> StudentResult:
+    """Grade a notebook already read and extracted: required names, the probes of the questions
+    whose names are there in one sandboxed child, verdicts against `reference`. Used by
+    `grade_submission` and by `autograder check` (with the visible checks as `config.probes`)."""
+    grading = _Grading(student, notebook, config, fingerprint)
+    grading.record_extraction(extraction)
+    # Syntax errors are reported with the extraction; the other rules explain what was dropped.
+    grading.notes += [_with_fix(v) for v in check_rules(nb, list(config.allowed_imports)) if v.rule != "syntax-error"]
+    blocked = grading.check_names(extraction, nb)
+    to_run = [spec.name for spec in config.probes if spec.question not in blocked]
+    outcome = zygote.run(_job(extraction.source, config, to_run, seed), config.limits) if to_run else None
+    return grading.judge_all(outcome, blocked, reference)
+
+
+def _with_fix(problem) -> str:
+    """A rule violation or name problem (`.message`, `.fix`) as one sentence for the student."""
+    return f"{problem.message} ({problem.fix})"
+
+
+def _saved_result(path: Path, fingerprint: str) -> StudentResult | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != RESULT_FORMAT or data.get("fingerprint") != fingerprint:
+            return None
+        return StudentResult.from_json(data)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None  # missing or damaged: grade again
+
+
+class _Grading:
+    """Collects one submission's problems, notes and verdicts, and builds its StudentResult."""
+
+    def __init__(self, student: str, notebook: str, config: GradingConfig, fingerprint: str):
+        self.student, self.notebook, self.config, self.fingerprint = student, notebook, config, fingerprint
+        self.problems: list[str] = []
+        self.notes: list[str] = []
+        self.extraction: dict = {}
+        self.details: dict = {}
+
+    def unreadable(self, reason: str) -> StudentResult:
+        self.problems.append("unreadable notebook")
+        self.notes.append(reason)
+        verdicts = {spec.name: Verdict(0.0, "not run: the notebook could not be read") for spec in self.config.probes}
+        return self.result(verdicts, {})
+
+    def record_extraction(self, extraction: Extraction) -> None:
+        self.extraction = {
+            "counts": extraction.counts(),
+            "entries": [asdict(entry) for entry in extraction.entries if entry.action != KEPT],
+            "notes": list(extraction.notes),
+        }
+        cells = sorted({entry.cell for entry in extraction.syntax_errors})
+        if cells:
+            label = "cell" if len(cells) == 1 else "cells"
+            self.problems.append(f"extraction error ({label} {', '.join(map(str, cells))})")
+
+    def check_names(self, extraction: Extraction, nb) -> dict[str, str]:
+        """Record missing names and signature differences; return {question: why its probes cannot run}."""
+        blocked: dict[str, str] = {}
+        missing: list[str] = []
+        for name in self.config.names:
+            for problem in required_name_problems(extraction, nb, [name]):
+                if problem.rule == "wrong-signature":
+                    self.notes.append(_with_fix(problem))
+                    continue
+                missing.append(name.name)
+                blocked.setdefault(name.question, _with_fix(problem))
+        if missing:
+            self.problems.append(f"missing name {', '.join(missing)}")
+        return blocked
+
+    def judge_all(self, outcome: ChildOutcome | None, blocked: dict[str, str], reference: Reference) -> StudentResult:
+        results = outcome.results if outcome else {}
+        missing_reason = self._read_outcome(outcome) if outcome else ""
+        verdicts, errors = {}, {}
+        for spec in self.config.probes:
+            if spec.question in blocked:
+                verdicts[spec.name] = Verdict(0.0, "not run: a name this question needs is missing")
+                continue
+            result = results.get(spec.name)
+            verdicts[spec.name] = judge(spec, result, reference.results.get(spec.name), missing_reason)
+            if result is not None and "error" in result:
+                errors[spec.name] = result["error"]
+        if errors:
+            self.problems.append("exception in probe")
+        return self.result(verdicts, blocked)
+
+    def _read_outcome(self, outcome: ChildOutcome) -> str:
+        """Record the child's fate; return why probes it did not answer were not run."""
+        self.details = {"sandbox": outcome.status, "detail": outcome.detail, "exit_code": outcome.exit_code,
+                        "signal": outcome.signal, "elapsed": round(outcome.elapsed, 3),
+                        "cpu_seconds": round(outcome.cpu_seconds, 3),
+                        "stdout_tail": outcome.stdout_tail[-2000:], "stderr_tail": outcome.stderr_tail[-2000:]}
+        if outcome.status == "ok" and outcome.load_error:
+            error = self.details["load_error"] = outcome.load_error
+            self.problems.append("exception at import")
+            self.notes.append(f"Your module failed to load: {error['type']}: {error['message']}")
+            return f"your module failed to load ({error['type']})"
+        if outcome.status == "ok":
+            return "your code did not answer this probe"
+        # A limit or a crash says more than the load error it may have caused.
+        status = {"malformed": "malformed answer", "crashed": self._crash_status(outcome)}.get(outcome.status,
+                                                                                             outcome.status)
+        self.problems.append(status)
+        self.notes.append(f"The grader stopped your code ({status}): {outcome.detail}.")
+        return f"your code was stopped before this probe answered ({status})"
+
+    @staticmethod
+    def _crash_status(outcome: ChildOutcome) -> str:
+        return f"crashed (signal {outcome.signal})" if outcome.signal else f"crashed (exit code {outcome.exit_code})"
+
+    def result(self, verdicts: dict[str, Verdict], blocked: dict[str, str]) -> StudentResult:
+        questions = []
+        for question in self.config.questions:
+            if question.manual:
+                questions.append(QuestionResult(question.id, question.title, question.points, True, None,
+                                                notes=[NEEDS_MANUAL_GRADING]))
+                continue
+            probes = [ProbeResult(spec.name, spec.question, spec.points, round(verdicts[spec.name].score * spec.points, 6),
+                                  verdicts[spec.name].message) for spec in self.config.probes_of(question.id)]
+            notes = [blocked[question.id]] if question.id in blocked else []
+            questions.append(QuestionResult(question.id, question.title, question.points, False,
+                                            round(sum(p.points for p in probes), 6), probes, notes))
+        problems = sorted(self.problems, key=severity)
+        result = StudentResult(self.student, self.notebook, "", problems, questions, self.extraction, self.notes,
+                               self.fingerprint, self.details)
+        result.status = problems[0] if problems else "partial" if result.total < result.max_total else "ok"
+        return result
+
+
+def _grader_error(submission: Submission, config: GradingConfig, error: Exception) -> StudentResult:
+    grading = _Grading(submission.student, str(submission.path), config, fingerprint="")
+    grading.problems.append(f"grader error: {type(error).__name__}: {error}")
+    grading.notes.append("The grader failed on this notebook; your instructor has been told and will grade it again.")
+    verdicts = {spec.name: Verdict(0.0, "not run: the grader failed") for spec in config.probes}
+    return grading.result(verdicts, {})
+
+
+# ---- the batch --------------------------------------------------------------------------------------
+
+def grade_assignment(assignment: str | GradingConfig, submissions: Path, out_dir: Path, jobs: int = 2,
+                     force: bool = False, autolab: bool = False, progress: bool = True, *,
+                     zygote: Zygote | None = None, root: Path = paths.REPO_ROOT) -> ClassResult:
+    """Grade every submission in `submissions` (see `find_submissions`) into `out_dir/results/`.
+
+    `zygote`: an already running Zygote to use (tests share one); it must hide `submissions` and
+    `out_dir` from its children. Without one, a Zygote is started for the batch that hides them,
+    the grader's folder and the reference's.
+    Raises ConfigError, DiscoveryError or ReferenceSolutionError before grading anyone.
+    """
+    config = assignment if isinstance(assignment, GradingConfig) else load_config(assignment, root)
+    submissions, out_dir = Path(submissions).resolve(), Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    found = find_submissions(submissions, config.assignment, out_dir / "unpacked")
+    results_dir = out_dir / "results"
+    results_dir.mkdir(exist_ok=True)
+    seed = batch_seed(config.assignment)
+    hidden = (submissions, out_dir, config.folder, config.source_path.parent)
+    with _batch_log(out_dir / "grade.log"), _running(zygote, config, hidden) as running:
+        isolation = running.isolation.describe() if running.isolation else "unknown"
+        log.info("grading %d submissions of %s (seed %d); sandbox: %s", len(found), config.assignment, seed,
+                 isolation)
+        batch = _Batch(config, running, run_reference(config, running, seed), seed, results_dir, force)
+        graded = _grade_all(found, batch, jobs, progress)
+    students = sorted((result for result, _ in graded), key=lambda r: r.student)
+    resumed = sorted(result.student for result, reused in graded if reused)
+    return ClassResult(config, students, out_dir, seed, isolation, resumed, autolab)
+
+
+def _grade_all(found: list[Submission], batch: _Batch, jobs: int, progress: bool) -> list[tuple[StudentResult, bool]]:
+    graded = []
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        with tqdm(total=len(found), desc=f"grading {batch.config.assignment}", unit="notebook",
+                  disable=not progress) as bar:
+            futures = [pool.submit(_grade_and_save, submission, batch) for submission in found]
+            for future in concurrent.futures.as_completed(futures):
+                graded.append(future.result())
+                bar.update()
+    finally:
+        # On Ctrl-C, drop the submissions not started; the saved results let a rerun resume.
+        pool.shutdown(wait=True, cancel_futures=True)
+    return graded
+
+
+def _grade_and_save(submission: Submission, batch: _Batch) -> tuple[StudentResult, bool]:
+    """Grade one submission and save its result; never raises."""
+    try:
+        result, reused = grade_submission(submission, batch)
+        if not reused:
+            _write_atomically(batch.results_dir / f"{result.student}.json", json.dumps(result.to_json(), indent=1))
+    except Exception as error:  # noqa: BLE001 - one bad submission must never stop the batch
+        log.exception("grader error on %s (%s)", submission.student, submission.path)
+        return _grader_error(submission, batch.config, error), False
+    log.info("%s: %s, %g/%g%s", result.student, result.status, result.total, result.max_total,
+             " (saved result reused)" if reused else "")
+    return result, reused
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+@contextlib.contextmanager
+def _batch_log(path: Path):
+    """Send this module's log records to `path` for the duration of a batch."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    previous = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(previous)
+        handler.close()
+
+
+@contextlib.contextmanager
+def _running(zygote: Zygote | None, config: GradingConfig, hidden):
+    if zygote is not None:
+        yield zygote
+        return
+    with Zygote(config.limits, hide=hidden) as started:
+        yield started

@@ -1,0 +1,221 @@
+"""Write what a graded class gets: the gradebook CSV, feedback per student, Gradescope and Autolab
+results, and a table for the terminal.
+
+    write_reports(result, out_dir)       # grades.csv, feedback/, gradescope/ (and autolab/ on request)
+    print(class_table(result))
+
+Feedback tells a student what passed, what failed and why, in the probes' own words (their hints
+and the comparators' messages, which never hold the reference's values), how the notebook was read
+(cells skipped, statements dropped) and which questions wait for a person. Everything a student
+wrote (code lines, error messages) is escaped in HTML.
+"""
+from __future__ import annotations
+
+import csv
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.grade import NEEDS_MANUAL_GRADING, SEVERITY, ClassResult, StudentResult, severity
+
+GRADESCOPE_VISIBILITY = "after_published"  # hidden probes: students see results once grades are out
+DROPPED_SHOWN = 15  # dropped statements listed in feedback; the rest are counted
+
+
+def write_reports(result: ClassResult, out_dir: Path, autolab: bool | None = None) -> list[Path]:
+    """Write every report of `result` under `out_dir`; return the files written. `autolab`
+    (default: as the batch was asked) adds `autolab/<student>.txt`."""
+    out_dir = Path(out_dir)
+    autolab = result.autolab if autolab is None else autolab
+    written = [write_csv(result, out_dir / "grades.csv")]
+    for student in result.students:
+        feedback = feedback_sections(student)
+        title = f"{result.config.title}: feedback for {student.student}"
+        written.append(_write(out_dir / "feedback" / f"{student.student}.md", render_markdown(title, feedback)))
+        written.append(_write(out_dir / "feedback" / f"{student.student}.html", render_html(title, feedback)))
+        written.append(_write(out_dir / "gradescope" / student.student / "results.json",
+                              json.dumps(gradescope_results(student), indent=2) + "\n"))
+        if autolab:
+            written.append(_write(out_dir / "autolab" / f"{student.student}.txt", autolab_line(student) + "\n"))
+    return written
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def points(value: float | None) -> str:
+    """A score as people write it: 2, 2.5, 1.667."""
+    return "" if value is None else f"{round(value, 3):g}"
+
+
+# ---- the class -------------------------------------------------------------------------------
+
+def write_csv(result: ClassResult, path: Path) -> Path:
+    """One row per student: autograded total and maximum, each question's points (empty for a
+    question graded by hand), status, and the manual questions still to grade (`;`-separated)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["student", "total", "max", *(q.id for q in result.config.questions), "status",
+                         "manual_pending"])
+        for student in result.students:
+            scores = {q.id: points(q.points) for q in student.questions}
+            writer.writerow([student.student, points(student.total), points(student.max_total),
+                             *(scores.get(q.id, "") for q in result.config.questions), student.status,
+                             ";".join(q.id for q in student.manual_pending)])
+    return path
+
+
+def class_table(result: ClassResult) -> str:
+    """A plain-text table for the terminal: student, score, status; then a summary."""
+    rows = [("student", "score", "status")]
+    rows += [(s.student, f"{points(s.total)}/{points(s.max_total)}", s.status) for s in result.students]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    lines = [f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]}" for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    kinds = [SEVERITY[severity(s.status)] for s in result.students]
+    summary = ", ".join(f"{kinds.count(kind)} {kind}" for kind in reversed(SEVERITY) if kind in kinds)
+    lines += ["", f"{len(result.students)} submissions: {summary}."]
+    if result.resumed:
+        lines.append(f"{len(result.resumed)} unchanged since the last run: their saved results were reused "
+                     "(--force grades them again).")
+    manual = result.config.manual_questions
+    if manual:
+        listed = ", ".join(f"{q.id} ({points(q.points)} points)" for q in manual)
+        lines.append(f"Still to grade by hand: {listed}.")
+    lines.append(f"Sandbox: {result.isolation}.")
+    return "\n".join(lines)
+
+
+# ---- Gradescope and Autolab ------------------------------------------------------------------
+
+def gradescope_results(student: StudentResult) -> dict:
+    """Gradescope's autograder results.json: one test per autograded question."""
+    tests = [{"name": f"{q.id}: {q.title}", "score": q.points, "max_score": q.max_points,
+              "output": "\n".join(_question_lines(q)), "visibility": GRADESCOPE_VISIBILITY}
+             for q in student.questions if not q.manual]
+    output = [f"Status: {student.status}", *student.notes]
+    output += [f"{q.id} ({points(q.max_points)} points) {NEEDS_MANUAL_GRADING}" for q in student.manual_pending]
+    return {"score": student.total, "output": "\n".join(output), "visibility": GRADESCOPE_VISIBILITY,
+            "tests": tests}
+
+
+def autolab_line(student: StudentResult) -> str:
+    """The JSON line Autolab reads from the end of the grader's output: autograded points per question."""
+    return json.dumps({"scores": {q.id: q.points for q in student.questions if not q.manual}})
+
+
+# ---- feedback --------------------------------------------------------------------------------
+
+@dataclass
+class Section:
+    """A part of a student's feedback: a heading, an optional line under it, and items, each a
+    sentence and the student's code it is about (shown verbatim, or "")."""
+    heading: str
+    summary: str = ""
+    items: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, text: str, code: str = "") -> None:
+        self.items.append((text, code))
+
+
+def _question_lines(question) -> list[str]:
+    lines = list(question.notes)
+    for probe in question.probes:
+        mark = "passed" if probe.points >= probe.max_points else "failed"
+        line = f"{probe.name}: {mark} ({points(probe.points)}/{points(probe.max_points)})"
+        lines.append(f"{line}: {probe.message}" if probe.message else line)
+    return lines
+
+
+def feedback_sections(student: StudentResult) -> list[Section]:
+    """What a student's feedback says, in order, independent of the output format."""
+    overview = Section("Summary", f"Autograded score: {points(student.total)} / {points(student.max_total)} "
+                                  f"(status: {student.status}).", [(note, "") for note in student.notes])
+    sections = [overview]
+    for question in student.questions:
+        if question.manual:
+            sections.append(Section(f"{question.id}: {question.title}",
+                                    f"{points(question.max_points)} points: {NEEDS_MANUAL_GRADING}."))
+        else:
+            sections.append(Section(f"{question.id}: {question.title}",
+                                    f"{points(question.points)} / {points(question.max_points)} points.",
+                                    [(line, "") for line in _question_lines(question)]))
+    sections.append(_extraction_section(student))
+    return sections
+
+
+def _extraction_section(student: StudentResult) -> Section:
+    extraction = student.extraction
+    if not extraction:
+        return Section("How your notebook was read", "The notebook could not be read, so nothing was graded.")
+    counts = extraction["counts"]
+    section = Section("How your notebook was read",
+                      f"Kept: {counts['kept']} imports and definitions. Dropped: {counts['dropped']} other "
+                      f"statements (the grader runs only definitions). Skipped: {counts['skipped']} cells that do "
+                      "not parse. Cells are counted from 1, markdown cells included.")
+    for note in extraction["notes"]:
+        section.add(note)
+    entries = extraction["entries"]
+    skipped = [e for e in entries if e["action"] == "skipped"]
+    dropped = [e for e in entries if e["action"] == "dropped"]
+    for entry in skipped + dropped[:DROPPED_SHOWN]:
+        section.add(f"cell {entry['cell']}, line {entry['line']}: {entry['reason']}", entry["text"])
+    if len(dropped) > DROPPED_SHOWN:
+        section.add(f"and {len(dropped) - DROPPED_SHOWN} more statements dropped")
+    return section
+
+
+def render_markdown(title: str, sections: list[Section]) -> str:
+    """Markdown in which text a student wrote cannot become HTML: `<` is escaped outside code."""
+    lines = [f"# {_no_html(title)}", ""]
+    for section in sections:
+        lines += [f"## {_no_html(section.heading)}", ""]
+        if section.summary:
+            lines += [_no_html(section.summary), ""]
+        for item, code in section.items:
+            lines.append(f"- {_no_html(item)}" + (f": {_inline_code(code)}" if code else ""))
+        if section.items:
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _no_html(text: str) -> str:
+    return text.replace("<", "\\<")
+
+
+def _inline_code(text: str) -> str:
+    """`text` as Markdown inline code, with a fence longer than any run of backticks inside it."""
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+HTML_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 50rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 1.6rem; border-bottom: 1px solid #ddd; }
+code { background: #f4f4f4; padding: 0 .2rem; }
+"""
+
+
+def render_html(title: str, sections: list[Section]) -> str:
+    """A self-contained page; every piece of text is escaped."""
+    escape = html.escape
+    body = [f"<h1>{escape(title)}</h1>"]
+    for section in sections:
+        body.append(f"<h2>{escape(section.heading)}</h2>")
+        if section.summary:
+            body.append(f"<p>{escape(section.summary)}</p>")
+        if section.items:
+            items = [f"<li>{escape(item)}" + (f": <code>{escape(code)}</code>" if code else "") + "</li>"
+                     for item, code in section.items]
+            body.append("<ul>\n" + "\n".join(items) + "\n</ul>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{escape(title)}</title>\n<style>{HTML_STYLE}</style>\n</head>\n<body>\n"
+            + "\n".join(body) + "\n</body>\n</html>\n")

@@ -1,0 +1,322 @@
+"""Grading a class of toy submissions: every status, discovery (folder, nbgrader, zip), resuming,
+and a broken probe stopping the batch. One zygote (numpy only) serves the whole module."""
+import json
+import re
+import zipfile
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+
+import nbformat
+import pytest
+
+from autograder import grade
+from autograder.config import load_config
+from autograder.grade import (SEVERITY, DiscoveryError, ReferenceSolutionError, StudentResult, batch_seed,
+                              find_submissions, grade_assignment, severity, student_id)
+from autograder.sandbox import Zygote
+from toy_submissions import ANSWERS, COUNTER_CELL, TOY, copy_toy, write_submission
+
+
+class CountingZygote:
+    """A zygote that counts the children it starts."""
+
+    def __init__(self, zygote: Zygote):
+        self.zygote, self.runs = zygote, 0
+
+    @property
+    def isolation(self):
+        return self.zygote.isolation
+
+    def run(self, job, limits=None):
+        self.runs += 1
+        return self.zygote.run(job, limits)
+
+
+@pytest.fixture(scope="module")
+def zygote(tmp_path_factory):
+    config = load_config(TOY)
+    # Hide every temporary folder of this session (submissions and outputs) and the toy's folder.
+    with Zygote(config.limits, preload=("numpy",), hide=[tmp_path_factory.getbasetemp(), TOY]) as z:
+        yield z
+
+
+@pytest.fixture
+def counting(zygote):
+    return CountingZygote(zygote)
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config(TOY)
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory, zygote, config):
+    """One submission of each kind in ANSWERS (`<answer>.ipynb`) plus an unreadable file, graded."""
+    folder = tmp_path_factory.mktemp("class")
+    submissions = folder / "submissions"
+    for answer in ANSWERS:
+        write_submission(submissions / f"toy_{answer}.ipynb", answer)
+    (submissions / "toy_unreadable.ipynb").write_text('{"cells": [')
+    out = folder / "out"
+    result = grade_assignment(config, submissions, out, jobs=2, progress=False, zygote=zygote)
+    return result, {student.student: student for student in result.students}
+
+
+def scores(student: StudentResult) -> dict:
+    return {q.id: q.points for q in student.questions}
+
+
+# ---- statuses ----------------------------------------------------------------------------------
+
+def test_correct_submission_gets_full_marks(graded_class):
+    result, students = graded_class
+    correct = students["correct"]
+    assert correct.status == "ok" and correct.problems == []
+    assert scores(correct) == {"Q1": 2, "Q2": 3, "Q3": None}
+    assert correct.total == correct.max_total == 5
+    assert all(p.message == "" for q in correct.questions for p in q.probes)
+    assert correct.questions[2].notes == ["needs manual grading"]
+
+
+def test_wrong_function_loses_its_points_only(graded_class):
+    wrong = graded_class[1]["wrong_add"]
+    assert wrong.status == "partial" and wrong.problems == []
+    assert scores(wrong) == {"Q1": 0, "Q2": 3, "Q3": None}
+    messages = " ".join(p.message for p in wrong.questions[0].probes)
+    assert "add(a, b) should return the sum of a and b." in messages  # the probe's hint
+
+
+def test_syntax_error_names_the_cell_and_the_rest_is_graded(graded_class):
+    broken = graded_class[1]["syntax_error"]
+    assert broken.status == f"extraction error (cell {COUNTER_CELL})"
+    assert broken.problems == [f"extraction error (cell {COUNTER_CELL})", "missing name Counter"]
+    assert scores(broken) == {"Q1": 2, "Q2": 0, "Q3": None}
+    assert f"Cell {COUNTER_CELL} defines `Counter` but does not parse" in broken.questions[1].notes[0]
+    skipped = [e for e in broken.extraction["entries"] if e["action"] == "skipped"]
+    assert [e["cell"] for e in skipped] == [COUNTER_CELL]
+
+
+def test_missing_name_blocks_only_its_question(graded_class):
+    missing = graded_class[1]["missing_name"]
+    assert missing.status == "missing name add"
+    assert scores(missing) == {"Q1": 0, "Q2": 3, "Q3": None}
+    assert "rename `Add` to `add`" in missing.questions[0].notes[0]
+    assert all(p.message.startswith("not run") for p in missing.questions[0].probes)
+
+
+def test_module_that_does_not_load(graded_class):
+    student = graded_class[1]["import_error"]
+    assert student.status == "exception at import"
+    assert student.total == 0
+    assert any("NameError" in note and "NotDefinedAnywhere" in note for note in student.notes)
+    assert student.details["load_error"]["type"] == "NameError"
+
+
+def test_endless_loop_hits_the_time_limit(graded_class):
+    student = graded_class[1]["endless_loop"]
+    assert student.status == "time limit"
+    assert student.total == 0  # the loop is in the first probe; the rest never ran
+    assert student.details["sandbox"] == "time limit"
+    assert "stopped" in student.questions[1].probes[0].message
+
+
+def test_exception_in_a_probe_costs_that_probe(graded_class):
+    student = graded_class[1]["probe_exception"]
+    assert student.status == "exception in probe"
+    resets = student.questions[1].probes[1]
+    assert resets.name == "counter_resets" and resets.points == 0
+    assert "your code raised ValueError: reset is not written yet" in resets.message
+    assert scores(student) == {"Q1": 2, "Q2": 2, "Q3": None}
+
+
+def test_crash_and_memory_limit(graded_class):
+    students = graded_class[1]
+    assert students["exits"].status == "crashed (exit code 3)"
+    assert students["memory_hog"].status == "memory limit"
+    assert students["memory_hog"].total == 3  # Counter still graded after add's MemoryError
+
+
+def test_unreadable_notebook(graded_class):
+    student = graded_class[1]["unreadable"]
+    assert student.status == "unreadable notebook" and student.total == 0
+    assert "not valid JSON" in student.notes[0]
+
+
+def test_every_status_is_ranked_and_results_are_saved(graded_class):
+    result, students = graded_class
+    assert [s.student for s in result.students] == sorted(students)
+    for student in result.students:
+        assert severity(student.status) < len(SEVERITY)
+        saved = json.loads((result.out_dir / "results" / f"{student.student}.json").read_text())
+        assert StudentResult.from_json(saved) == student
+    assert severity("grader error: x") < severity("time limit") < severity("extraction error (cell 2)") \
+        < severity("partial") < severity("ok")
+    log = (result.out_dir / "grade.log").read_text()
+    assert "correct: ok, 5/5" in log
+
+
+def test_grader_error_is_one_students_status(tmp_path, zygote, config, monkeypatch):
+    for name in ("alice", "bob"):
+        write_submission(tmp_path / "in" / f"{name}.ipynb", "correct")
+    real_extract = grade.extract
+
+    def extract_failing_for_bob(nb):
+        if "bob" in str(nb.metadata.get("who", "")):
+            raise KeyError("a bug in the grader")
+        return real_extract(nb)
+
+    bob = nbformat.read(tmp_path / "in" / "bob.ipynb", as_version=4)
+    bob.metadata["who"] = "bob"
+    nbformat.write(bob, tmp_path / "in" / "bob.ipynb")
+    monkeypatch.setattr(grade, "extract", extract_failing_for_bob)
+    result = grade_assignment(config, tmp_path / "in", tmp_path / "out", progress=False, zygote=zygote)
+    statuses = {s.student: s.status for s in result.students}
+    assert statuses == {"alice": "ok", "bob": "grader error: KeyError: 'a bug in the grader'"}
+    assert "Traceback" in (tmp_path / "out" / "grade.log").read_text()
+    assert not (tmp_path / "out" / "results" / "bob.json").exists()  # retried on the next run
+
+
+# ---- resuming and determinism --------------------------------------------------------------------
+
+def test_resume_skips_graded_submissions_and_force_regrades(tmp_path, counting, config):
+    submissions, out = tmp_path / "in", tmp_path / "out"
+    write_submission(submissions / "alice.ipynb", "correct")
+    write_submission(submissions / "bob.ipynb", "wrong_add")
+    first = grade_assignment(config, submissions, out, progress=False, zygote=counting)
+    assert counting.runs == 3 and first.resumed == []  # the reference, then two students
+    saved = {p.name: p.stat().st_mtime_ns for p in (out / "results").iterdir()}
+
+    again = grade_assignment(config, submissions, out, progress=False, zygote=counting)
+    assert counting.runs == 4  # the reference only
+    assert again.resumed == ["alice", "bob"] and again.students == first.students
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "results").iterdir()} == saved
+
+    write_submission(submissions / "bob.ipynb", "correct")  # bob hands in again
+    changed = grade_assignment(config, submissions, out, progress=False, zygote=counting)
+    assert counting.runs == 6 and changed.resumed == ["alice"]
+    assert {s.student: s.status for s in changed.students} == {"alice": "ok", "bob": "ok"}
+
+    forced = grade_assignment(config, submissions, out, force=True, progress=False, zygote=counting)
+    assert counting.runs == 9 and forced.resumed == []
+    # same seed, same values, same results (only the timings differ)
+    assert [replace(s, details={}) for s in forced.students] == [replace(s, details={}) for s in changed.students]
+
+
+def test_seed_comes_from_the_assignment_name():
+    assert batch_seed("toy") == batch_seed("toy") != batch_seed("toy2")
+    assert 0 <= batch_seed("toy") < 2**32
+
+
+# ---- the reference ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("old, new, words", [
+    ("count == 0", "count == 1", "probe counter_resets fails on the reference solution: it scores 0.00 of 1"),
+    ("return module.add(*FLOATS)", "return module.subtract(*FLOATS)",
+     "probe add_floats fails on the reference solution: the reference solution failed probe add_floats: "
+     "AttributeError"),
+])
+def test_broken_probe_stops_the_batch(tmp_path, counting, old, new, words):
+    folder = copy_toy(tmp_path)
+    probes = folder / "probes.py"
+    probes.write_text(probes.read_text().replace(old, new))
+    write_submission(tmp_path / "in" / "alice.ipynb", "correct")
+    with pytest.raises(ReferenceSolutionError, match=re.escape(words)):
+        grade_assignment(load_config(folder), tmp_path / "in", tmp_path / "out", progress=False, zygote=counting)
+    assert counting.runs == 1  # no student was graded
+    assert list((tmp_path / "out" / "results").iterdir()) == []
+
+
+def test_reference_without_a_required_name_stops_the_batch(tmp_path, counting):
+    folder = copy_toy(tmp_path)
+    write_submission(folder / "toy.ipynb", "missing_name")
+    write_submission(tmp_path / "in" / "alice.ipynb", "correct")
+    with pytest.raises(ReferenceSolutionError, match="does not extract cleanly: .*`add`"):
+        grade_assignment(load_config(folder), tmp_path / "in", tmp_path / "out", progress=False, zygote=counting)
+    assert counting.runs == 0
+
+
+# ---- finding submissions -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, expected", [
+    ("toy_jsmith.ipynb", "jsmith"),
+    ("jsmith-TOY.ipynb", "jsmith"),
+    ("jsmith toy (1).ipynb", "jsmith_1"),
+    ("toy.ipynb", "toy"),
+    ("Zoë O'Neil.ipynb", "Zoë_O_Neil"),
+    ("toyota_toy.ipynb", "toyota"),
+])
+def test_student_id_from_file_name(name, expected):
+    assert student_id(PurePosixPath(name), "toy") == expected
+
+
+def test_nbgrader_layout(tmp_path, counting, config):
+    course = tmp_path / "course"
+    write_submission(course / "submitted" / "alice" / "toy" / "toy.ipynb", "correct")
+    write_submission(course / "submitted" / "bob" / "toy" / "whatever.ipynb", "wrong_add")
+    write_submission(course / "submitted" / "carol" / "toy" / "one.ipynb", "correct")
+    write_submission(course / "submitted" / "carol" / "toy" / "two.ipynb", "correct")
+    write_submission(course / "submitted" / "dave" / "other_assignment" / "other.ipynb", "correct")
+    found = find_submissions(course, "toy", tmp_path / "unpacked")
+    assert [(s.student, s.path.name) for s in found] == [("alice", "toy.ipynb"), ("bob", "whatever.ipynb"),
+                                                         ("carol", "toy.ipynb")]
+    assert "holds 2 notebooks and none is named toy.ipynb" in found[2].problem
+    result = grade_assignment(config, course / "submitted", tmp_path / "out", progress=False, zygote=counting)
+    assert {s.student: s.status for s in result.students} == {
+        "alice": "ok", "bob": "partial", "carol": "unreadable notebook"}
+
+
+def zip_of(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_lms_zip_is_unpacked_and_graded(tmp_path, counting, config):
+    notebook = write_submission(tmp_path / "nb.ipynb", "correct").read_bytes()
+    archive = zip_of(tmp_path / "class.zip", {
+        "toy_alice.ipynb": notebook,
+        "Bob Smith_123_assignsubmission_file_/toy.ipynb": notebook,
+        "__MACOSX/._toy_alice.ipynb": b"resource fork",
+        "readme.txt": b"not a notebook",
+    })
+    result = grade_assignment(config, archive, tmp_path / "out", progress=False, zygote=counting)
+    assert {s.student: s.status for s in result.students} == {
+        "Bob_Smith_123_assignsubmission_file": "ok", "alice": "ok"}
+    assert sorted(p.name for p in (tmp_path / "out" / "unpacked").iterdir()) == [
+        "Bob_Smith_123_assignsubmission_file.ipynb", "alice.ipynb"]
+
+
+@pytest.mark.parametrize("evil", ["../escaped.ipynb", "/tmp/absolute.ipynb", "a/../../escaped.ipynb",
+                                  "C:\\escaped.ipynb", "..\\escaped.ipynb"])
+def test_zip_slip_refuses_the_archive(tmp_path, evil):
+    archive = zip_of(tmp_path / "class.zip", {"toy_alice.ipynb": b"{}", evil: b"{}"})
+    with pytest.raises(DiscoveryError, match="path traversal"):
+        find_submissions(archive, "toy", tmp_path / "out" / "unpacked")
+    assert not (tmp_path / "escaped.ipynb").exists() and not (tmp_path / "out").exists()
+
+
+def test_zip_members_are_capped(tmp_path, monkeypatch):
+    monkeypatch.setattr(grade, "MAX_NOTEBOOK_BYTES", 2**20)
+    archive = zip_of(tmp_path / "class.zip", {"toy_alice.ipynb": b"{}", "toy_bob.ipynb": b" " * (3 * 2**20)})
+    found = {s.student: s for s in find_submissions(archive, "toy", tmp_path / "unpacked")}
+    assert found["alice"].problem == ""
+    assert "larger than 1 MB unpacked" in found["bob"].problem
+    assert not found["bob"].path.exists()
+
+
+def test_duplicate_student_ids_stop_before_grading(tmp_path, counting, config):
+    write_submission(tmp_path / "in" / "toy_alice.ipynb", "correct")
+    write_submission(tmp_path / "in" / "alice-toy.ipynb", "correct")
+    with pytest.raises(DiscoveryError, match="several submissions have the same student id .alice: "):
+        grade_assignment(config, tmp_path / "in", tmp_path / "out", progress=False, zygote=counting)
+    assert counting.runs == 0
+
+
+def test_no_notebooks_is_an_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DiscoveryError, match="no notebooks found"):
+        find_submissions(tmp_path / "empty", "toy", tmp_path / "unpacked")
+    with pytest.raises(DiscoveryError, match="does not exist"):
+        find_submissions(tmp_path / "nowhere", "toy", tmp_path / "unpacked")
