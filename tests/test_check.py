@@ -1,0 +1,368 @@
+"""`autograder check`: the rules, the required names, guessing the assignment, the output, and the
+visible checks run in the sandbox — on a two-question course built in a temporary folder from
+tests/fixtures/check/ (grading.toml, visible checks.py, hidden probes.py) and the notebooks below.
+
+Student notebooks are the clean one with one cell changed. Its cells, numbered as JupyterLab counts:
+1 intro (markdown), 2 imports, 3 "Q1", 4 `square`, 5 "Q2", 6 `Scaler`, 7 "Try them", 8 a try-out call.
+"""
+import builtins
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import nbformat.v4 as v4
+import pytest
+
+from autograder import check, paths
+from autograder.check import Problem, QuestionResult, check_notebook
+from autograder.notebook import NotebookError
+from autograder.sandbox import Limits, Zygote
+
+FIXTURES = Path(__file__).parent / "fixtures" / "check"
+ASSIGNMENT = "tiny_check"
+SECRET = "HIDDEN-PROBE-SECRET-41"  # in the hidden probes.py only
+
+
+class Markdown(str):
+    """A markdown cell's text; plain strings are code cells."""
+
+
+SQUARE = 'def square(x):\n    """x: a number or an array. Returns x squared, element by element."""\n    return x * x'
+SCALER = ("class Scaler:\n    def __init__(self, factor):\n        self.factor = factor\n\n"
+          "    def __call__(self, x):\n        return self.factor * np.asarray(x)")
+CELLS = {
+    1: Markdown("# Squares and scalers\nEvery import goes in the first code cell."),
+    2: "%matplotlib inline\nimport numpy as np",
+    3: Markdown("## Q1: `square(x)`"),
+    4: SQUARE,
+    5: Markdown("## Q2: `Scaler(factor)`"),
+    6: SCALER,
+    7: Markdown("Try them:"),
+    8: "print(square(3), Scaler(2)(np.ones(2)))",
+}
+
+
+def notebook(changes: dict | None = None, metadata: dict | None = None):
+    """The clean student notebook with `changes` ({cell number: new text, or None to remove})."""
+    cells = {**CELLS, **(changes or {})}
+    nb = v4.new_notebook(cells=[v4.new_markdown_cell(text) if isinstance(text, Markdown) else v4.new_code_cell(text)
+                                for _, text in sorted(cells.items()) if text is not None])
+    nb.metadata.update(metadata or {})
+    return nb
+
+
+def make_course(root: Path) -> Path:
+    """tiny_check (grading.toml, checks, hidden probes, reference notebook) and a second assignment
+    `tiny`, whose name is a prefix of tiny_check's, for the guessing tests."""
+    shutil.copytree(FIXTURES, paths.assignment_dir(ASSIGNMENT, root))
+    for name in (ASSIGNMENT, "tiny"):
+        paths.source_notebook(name, root).parent.mkdir(parents=True)
+        nbformat.write(notebook(), paths.source_notebook(name, root))
+    return root
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    return make_course(tmp_path_factory.mktemp("course"))
+
+
+def write(folder: Path, nb, name: str = "tiny_check_jsmith.ipynb") -> Path:
+    path = folder / name
+    nbformat.write(nb, path)
+    return path
+
+
+def problems_of(course: Path, tmp_path: Path, changes: dict) -> list[Problem]:
+    report = check_notebook(write(tmp_path, notebook(changes)), root=course, run_checks=False)
+    assert report.exit_code == (1 if report.problems else 0)
+    return report.problems
+
+
+# ---- the rules, one broken at a time ----------------------------------------------------------
+
+@pytest.mark.parametrize("changes", [
+    {},
+    {9: "%%bash\npip install numpy"},  # a shell cell of its own is dropped whole, harmlessly
+    {9: "!pip install numpy\nresults = [square(n) for n in range(3)]"},  # experiments may do anything
+    {9: "LIMIT = 10"},  # a literal constant counts as a definition
+], ids=["clean", "bash cell", "experiment cell", "constant"])
+def test_a_notebook_that_follows_the_rules_has_no_problems(course, tmp_path, changes):
+    report = check_notebook(write(tmp_path, notebook(changes)), root=course, run_checks=False)
+    assert report.problems == []
+    assert (report.ok, report.exit_code) == (True, 0)
+
+
+def test_an_import_in_a_later_cell(course, tmp_path):
+    assert problems_of(course, tmp_path, {6: "import math\n\n" + SCALER}) == [Problem(
+        6, "imports-first-cell",
+        "Cell 6 imports `math` on line 1; every import belongs in the first code cell (cell 2).",
+        "move `import math` to the first code cell (cell 2)")]
+
+
+def test_a_stray_statement_in_a_definition_cell(course, tmp_path):
+    assert problems_of(course, tmp_path, {4: SQUARE + "\n\nsquares = square(np.arange(4))"}) == [Problem(
+        4, "definition-cell-purity",
+        "Cell 4 defines `square` but also runs other code, which the grader drops: "
+        "line 5 `squares = square(np.arange(4))` (assignment of non-literal value dropped).",
+        "move those lines to a separate cell so that this cell holds only definitions")]
+
+
+def test_a_shell_command_in_a_definition_cell(course, tmp_path):
+    assert problems_of(course, tmp_path, {4: "!pip install numpy\n" + SQUARE}) == [Problem(
+        4, "definition-cell-purity",
+        "Cell 4 defines `square` but also runs other code, which the grader drops: "
+        "line 1 `!pip install numpy` (shell command removed).",
+        "move those lines to a separate cell so that this cell holds only definitions")]
+
+
+def test_a_cell_that_does_not_parse(course, tmp_path):
+    assert problems_of(course, tmp_path, {8: "print(square(3)"}) == [Problem(
+        8, "syntax-error",
+        "Cell 8 does not parse (line 1: '(' was never closed), so the grader skips the whole cell.",
+        "fix line 1 of cell 8, then run the cell to check it")]
+
+
+def test_a_required_name_lost_in_a_cell_that_does_not_parse(course, tmp_path):
+    assert problems_of(course, tmp_path, {4: SQUARE.replace("x * x", "x *")}) == [
+        Problem(4, "syntax-error",
+                "Cell 4 does not parse (line 3: invalid syntax), so the grader skips the whole cell.",
+                "fix line 3 of cell 4, then run the cell to check it"),
+        Problem(4, "missing-name",
+                "Cell 4 defines `square` but does not parse, so the grader has no `square`; "
+                "question Q1 needs a function named `square`.",
+                "fix the syntax error in cell 4"),
+    ]
+
+
+def test_a_missing_required_name(course, tmp_path):
+    assert problems_of(course, tmp_path, {5: None, 6: None, 8: "print(square(3))"}) == [Problem(
+        None, "missing-name",
+        "The notebook does not define `Scaler`; question Q2 needs a class named `Scaler`.",
+        "define `class Scaler` in a definition cell, spelled exactly so")]
+
+
+def test_a_required_name_spelled_differently(course, tmp_path):
+    assert problems_of(course, tmp_path, {6: SCALER.replace("class Scaler", "class scaler")}) == [Problem(
+        6, "missing-name",
+        "Cell 6 defines `scaler`, but question Q2 needs a class named `Scaler` (names are case-sensitive).",
+        "rename `scaler` to `Scaler`")]
+
+
+def test_a_required_name_set_by_code_the_grader_drops(course, tmp_path):
+    changes = {4: "def make_square():\n    return lambda x: x * x", 8: "square = make_square()"}
+    assert problems_of(course, tmp_path, changes) == [Problem(
+        8, "missing-name",
+        "Cell 8 sets `square` on line 1 with code the grader drops (assignment of non-literal value dropped); "
+        "question Q1 needs a function named `square`.",
+        "define `square` directly with `def square(...)`")]
+
+
+def test_a_class_where_a_function_is_required(course, tmp_path):
+    as_class = "class square:\n    def __init__(self, x):\n        self.value = x * x"
+    assert problems_of(course, tmp_path, {4: as_class}) == [Problem(
+        4, "wrong-kind",
+        "Cell 4 defines `square` as a class, but question Q1 needs a function named `square`.",
+        "write `square` as a function: `def square(...)`")]
+
+
+def test_a_function_with_other_parameters(course, tmp_path):
+    assert problems_of(course, tmp_path, {4: SQUARE.replace("(x)", "(value)").replace("x * x", "value ** 2")}) == [
+        Problem(4, "wrong-signature", "Cell 4 defines `square(value)`, but the grader calls `square(x)`.",
+                "make it `def square(x)` (further parameters need defaults)")]
+
+
+def test_a_constructor_with_other_parameters(course, tmp_path):
+    assert problems_of(course, tmp_path, {6: SCALER.replace("(self, factor)", "(self, factor, offset)")}) == [
+        Problem(6, "wrong-signature",
+                "Cell 6 defines `Scaler` with the constructor parameters (factor, offset), "
+                "but the grader creates it as `Scaler(factor)`.",
+                "give `Scaler` the constructor `def __init__(self, factor)` (further parameters need defaults)")]
+
+
+@pytest.mark.parametrize("scaler", [
+    SCALER.replace("(self, factor)", "(self, factor, offset=0.0, *, dtype=None, **options)"),
+    "class Base:\n    def __init__(self, factor):\n        self.factor = factor\n\n"
+    "class Scaler(Base):\n    def __call__(self, x):\n        return self.factor * np.asarray(x)",
+], ids=["extra optional parameters", "inherited constructor"])
+def test_constructors_the_grader_can_call(course, tmp_path, scaler):
+    assert problems_of(course, tmp_path, {6: scaler}) == []
+
+
+def test_an_import_outside_the_allow_list(course, tmp_path):
+    assert problems_of(course, tmp_path, {2: "import numpy as np\nimport torch"}) == [Problem(
+        2, "import-not-allowed",
+        "Cell 2 imports `torch` on line 2, which this assignment does not allow (allowed: math, numpy).",
+        "remove `import torch` and use only math, numpy")]
+
+
+def test_problems_are_listed_in_cell_order_with_unplaced_ones_last(course, tmp_path):
+    changes = {4: "", 6: "import math\n\n" + SCALER, 8: "print(square(3)"}
+    assert [(p.cell, p.rule) for p in problems_of(course, tmp_path, changes)] == [
+        (6, "imports-first-cell"), (8, "syntax-error"), (None, "missing-name")]
+
+
+# ---- which assignment -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("file_name", [
+    "tiny_check_jsmith.ipynb", "jsmith-Tiny-Check (1).ipynb", "tiny_check.ipynb", "TINY CHECK final.ipynb"])
+def test_the_assignment_is_guessed_from_the_file_name(course, tmp_path, file_name):
+    # "tiny" matches too, as a word of each name; the longest matching assignment wins.
+    report = check_notebook(write(tmp_path, notebook(), file_name), root=course, run_checks=False)
+    assert (report.assignment, report.assignment_from) == (ASSIGNMENT, "file name")
+
+
+def test_the_notebook_metadata_wins_over_the_file_name(course, tmp_path):
+    nb = notebook(metadata={"course_kit": {"assignment": ASSIGNMENT}})
+    report = check_notebook(write(tmp_path, nb, "tiny_homework.ipynb"), root=course, run_checks=False)
+    assert (report.assignment, report.assignment_from) == (ASSIGNMENT, "metadata")
+
+
+def test_an_assignment_given_by_name(course, tmp_path):
+    report = check_notebook(write(tmp_path, notebook(), "homework.ipynb"), ASSIGNMENT, course, run_checks=False)
+    assert (report.assignment, report.assignment_from) == (ASSIGNMENT, "argument")
+
+
+def test_an_assignment_that_cannot_be_told_is_a_clear_error(course, tmp_path, capsys):
+    path = write(tmp_path, notebook(metadata={"course_kit": {"assignment": "other_course"}}), "homework.ipynb")
+    assert check.main(path, root=course) == 2
+    assert capsys.readouterr().err == (
+        "cannot check: cannot tell which assignment homework.ipynb is (its metadata names 'other_course', "
+        "which this course does not have); pass --assignment, one of: tiny, tiny_check\n")
+    assert check.main(path, "nonexistent", root=course) == 2
+    assert "unknown assignment 'nonexistent'" in capsys.readouterr().err
+
+
+# ---- unreadable notebooks, output and JSON -----------------------------------------------------
+
+def test_an_unreadable_notebook_is_one_clear_message_and_exit_2(course, tmp_path, capsys):
+    path = tmp_path / "tiny_check_jsmith.ipynb"
+    path.write_text('{"cells": [', encoding="utf-8")
+    with pytest.raises(NotebookError):
+        check_notebook(path, root=course)
+    assert check.main(path, root=course) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (f"cannot check: Cannot read {path}: it is not valid JSON (Expecting value at line 1, "
+                   "column 12); the file may be damaged or only partly saved.\n")
+    assert check.main(path, as_json=True, root=course) == 2
+    assert json.loads(capsys.readouterr().out) == {
+        "notebook": str(path), "ok": False, "exit_code": 2,
+        "error": f"Cannot read {path}: it is not valid JSON (Expecting value at line 1, column 12); "
+                 "the file may be damaged or only partly saved."}
+
+
+def test_the_text_report_lists_each_problem_with_its_fix(course, tmp_path):
+    report = check_notebook(write(tmp_path, notebook({2: "import numpy as np\nimport torch", 4: None})),
+                            root=course, run_checks=False)
+    assert check.format_report(report) == "\n".join([
+        "Checking tiny_check_jsmith.ipynb as assignment tiny_check (from its file name).",
+        "",
+        "2 problems to fix:",
+        "  1. Cell 2 imports `torch` on line 2, which this assignment does not allow (allowed: math, numpy).",
+        "     fix: remove `import torch` and use only math, numpy",
+        "  2. The notebook does not define `square`; question Q1 needs a function named `square`.",
+        "     fix: define `def square(...)` in a definition cell, spelled exactly so",
+        "",
+        "Visible checks (a preview: the hidden tests decide the grade):",
+        "  not run",
+        "",
+        "NOT READY: fix the 2 problems above before handing in.",
+    ])
+    assert "\033[" not in check.format_report(report) and "\033[1;31m" in check.format_report(report, colour=True)
+    assert report.to_json()["problems"][1] == {
+        "cell": None, "rule": "missing-name",
+        "message": "The notebook does not define `square`; question Q1 needs a function named `square`.",
+        "fix": "define `def square(...)` in a definition cell, spelled exactly so"}
+
+
+def test_colour_only_on_a_terminal_without_no_color(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert check.use_colour(Terminal()) and not check.use_colour(io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not check.use_colour(Terminal())
+
+
+# ---- visible checks, in the grading sandbox ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def zygote(course):
+    """One sandbox for the tests below; numpy is all the tiny course needs, so it starts quickly."""
+    hidden = (paths.assignment_dir(ASSIGNMENT, course), paths.source_notebook(ASSIGNMENT, course).parent)
+    with Zygote(Limits(wall_seconds=30, cpu_seconds=30, memory_mb=1024), preload=("numpy",), hide=hidden) as running:
+        yield running
+
+
+def test_visible_checks_pass_per_question(course, tmp_path, zygote):
+    report = check_notebook(write(tmp_path, notebook()), root=course, zygote=zygote)
+    assert report.questions == [QuestionResult("Q1", True, 1.0, 2, 0, []), QuestionResult("Q2", True, 1.0, 1, 0, [])]
+    assert (report.checks_note, report.exit_code) == ("", 0)
+
+
+def test_failing_visible_checks_are_shown_but_do_not_change_the_exit_code(course, tmp_path, zygote):
+    # `^` is exclusive or, not a power: wrong for integers, an error for float arrays.
+    report = check_notebook(write(tmp_path, notebook({4: SQUARE.replace("x * x", "x ^ 2")})),
+                            root=course, zygote=zygote)
+    assert (report.problems, report.exit_code) == ([], 0)
+    q1, q2 = report.questions
+    assert (q1.question, q1.passed, q1.score, q1.checks, q1.failed) == ("Q1", False, 0.0, 2, 2)
+    assert q1.messages[0] == "your value differs from the expected value. square of a whole number is not right."
+    assert q1.messages[1].startswith("your code raised TypeError: ")
+    assert q1.messages[1].endswith(". square must work element by element on arrays.")
+    assert q2 == QuestionResult("Q2", True, 1.0, 1, 0, [])
+    text = check.format_report(report)
+    assert "\n  Q1  FAIL  0/2 checks\n      - your value differs from the expected value." in text
+    assert "\n  Q2  pass  1/1 checks\n" in text
+    assert text.endswith("OK: the notebook follows the rules and extracts cleanly; "
+                         "the visible checks of 1 question fail.")
+
+
+def test_a_module_that_fails_to_load_is_a_problem(course, tmp_path, zygote):
+    broken = SCALER.replace("class Scaler:\n", "class Scaler:\n    unit = np.ones(undefined_size)\n\n")
+    report = check_notebook(write(tmp_path, notebook({6: broken})), root=course, zygote=zygote)
+    assert report.problems == [Problem(
+        None, "does-not-load",
+        "The extracted module fails when it is imported (NameError: name 'undefined_size' is not defined), "
+        "so every autograded question would score 0.",
+        "make every definition work without the cells the grader drops (see `autograder extract`)")]
+    assert report.exit_code == 1
+    assert [(q.question, q.passed, q.messages) for q in report.questions] == [
+        ("Q1", False, ["not run: your module failed to load (NameError)"]),
+        ("Q2", False, ["not run: your module failed to load (NameError)"])]
+
+
+def test_main_runs_the_visible_checks_without_ever_opening_the_hidden_probes(course, tmp_path, monkeypatch, capsys):
+    """The whole command, with its own sandbox: the JSON it prints, and every file it opens."""
+    opened = []
+
+    def spy(opener):
+        def spying(file, *args, **kwargs):
+            if isinstance(file, (str, bytes, os.PathLike)):
+                opened.append(Path(os.fsdecode(file)).resolve())
+            return opener(file, *args, **kwargs)
+        return spying
+
+    for module, name in ((builtins, "open"), (io, "open"), (os, "open")):
+        monkeypatch.setattr(module, name, spy(getattr(module, name)))
+    path = write(tmp_path, notebook())
+    assert check.main(path, as_json=True, root=course) == 0
+    output = capsys.readouterr()
+    monkeypatch.undo()
+
+    folder = paths.assignment_dir(ASSIGNMENT, course).resolve()
+    assert folder / "checks.py" in opened and folder / "grading.toml" in opened  # the spy sees opens
+    assert folder / "probes.py" not in opened
+    assert SECRET not in output.out + output.err
+    assert json.loads(output.out) == {
+        "notebook": str(path), "assignment": ASSIGNMENT, "assignment_from": "file name", "ok": True,
+        "exit_code": 0, "notes": [], "problems": [],
+        "checks": {"note": "", "questions": [
+            {"question": "Q1", "passed": True, "score": 1.0, "checks": 2, "failed": 0, "messages": []},
+            {"question": "Q2", "passed": True, "score": 1.0, "checks": 1, "failed": 0, "messages": []}]},
+    }
