@@ -12,9 +12,7 @@ Per-run times go to stderr; the table row(s) go to stdout.
 """
 
 import argparse
-import datetime
 import os
-import shlex
 import statistics
 import sys
 import time
@@ -23,22 +21,9 @@ from pathlib import Path
 import nbclient
 import nbformat
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-TABLE_HEADER = "| machine | date | command | runs | median wall time |\n| --- | --- | --- | --- | --- |"
+from common import REPO_ROOT, command, machine, table_header, table_row, today
 
-
-def machine_description() -> str:
-    """CPU model (from /proc/cpuinfo) and the number of cores this process may use."""
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{model}, {cores} cores"
+COLUMNS = ("machine", "date", "command", "runs", "median wall time")
 
 
 def run_once(notebook: Path, timeout: int) -> float:
@@ -73,18 +58,14 @@ def main(argv=None) -> int:
         parser.error("--runs must be at least 1")
 
     kernel_environment(args.fast)
-    machine = machine_description()
-    today = datetime.date.today().isoformat()
     if args.header:
-        print(TABLE_HEADER)
+        print(table_header(COLUMNS))
     for notebook in args.notebooks:
         times = []
         for run in range(1, args.runs + 1):
             times.append(run_once(notebook.resolve(), args.timeout))
             print(f"{notebook}: run {run}/{args.runs}: {times[-1]:.1f} s", file=sys.stderr)
-        command = f"python benchmarks/bench_notebooks.py {shlex.quote(str(notebook))} --runs {args.runs}" \
-            + (" --fast" if args.fast else "")
-        print(f"| {machine} | {today} | `{command}` | {args.runs} | {statistics.median(times):.1f} s |")
+        print(table_row((machine(), today(), command(), args.runs, f"{statistics.median(times):.1f} s")))
     return 0
 
 

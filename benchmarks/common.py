@@ -1,0 +1,38 @@
+"""What every benchmark prints beside its figures: the machine, the date and the command."""
+import datetime
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine() -> str:
+    """CPU model (from /proc/cpuinfo) and the number of cores this process may use."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]
+        model = names[0] if names else model
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{model}, {cores} cores"
+
+
+def today() -> str:
+    return datetime.date.today().isoformat()
+
+
+def command() -> str:
+    """The command line that ran this benchmark, as a Markdown code span."""
+    return f"`{shlex.join(['python', *sys.argv])}`"
+
+
+def table_row(cells) -> str:
+    return "| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |"
+
+
+def table_header(columns) -> str:
+    return table_row(columns) + "\n" + table_row("---" for _ in columns)
