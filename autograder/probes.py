@@ -138,7 +138,7 @@ def raised(fn: Callable, *args, **kwargs) -> dict:
 
 
 def judge(spec: ProbeSpec, student_result: dict | None, reference_result: dict | None,
-          missing_reason: str = "the sandbox stopped before this probe ran") -> Verdict:
+          missing_reason: str = "your code was stopped before this test ran") -> Verdict:
     """The verdict on one probe. Results are the child's decoded probe messages
     ({"name", "value"} or {"name", "error"}); None when the child never sent one.
     Raises ReferenceFailure when the comparison needs a reference value and there is none."""
@@ -150,7 +150,8 @@ def judge(spec: ProbeSpec, student_result: dict | None, reference_result: dict |
         return Verdict(0.0, f"not run: {missing_reason}")
     if "error" in student_result:
         error = student_result["error"]
-        return _with_hint(Verdict(0.0, f"your code raised {error['type']}: {error['message']}"), spec.hint)
+        detail = f": {error['message']}" if error["message"] else ""
+        return _with_hint(Verdict(0.0, f"your code raised {error['type']}{detail}"), spec.hint)
     reference = reference_result["value"] if reference_result and "value" in reference_result else None
     try:
         verdict = spec.compare(student_result["value"], reference)

@@ -92,6 +92,19 @@ def class_table(result: ClassResult) -> str:
     return "\n".join(lines)
 
 
+# Status codes stay in grades.csv and results/*.json; students read them in plain words.
+_STATUS_FOR_STUDENTS = {
+    "exception in probe": "your code raised an error in some tests",
+    "malformed answer": "your code interfered with how test results are reported",
+}
+
+
+def status_for_students(status: str) -> str:
+    if status.startswith("grader error"):
+        return "the grading system failed on this notebook; your instructor will look at it"
+    return _STATUS_FOR_STUDENTS.get(status, status)
+
+
 # ---- Gradescope and Autolab ------------------------------------------------------------------
 
 def gradescope_results(student: StudentResult) -> dict:
@@ -99,7 +112,7 @@ def gradescope_results(student: StudentResult) -> dict:
     tests = [{"name": f"{q.id}: {q.title}", "score": q.points, "max_score": q.max_points,
               "output": "\n".join(_question_lines(q)), "visibility": GRADESCOPE_VISIBILITY}
              for q in student.questions if not q.manual]
-    output = [f"Status: {student.status}", *student.notes]
+    output = [f"Status: {status_for_students(student.status)}", *student.notes]
     output += [f"{q.id} ({points(q.max_points)} points) {NEEDS_MANUAL_GRADING}" for q in student.manual_pending]
     return {"score": student.total, "output": "\n".join(output), "visibility": GRADESCOPE_VISIBILITY,
             "tests": tests}
@@ -136,7 +149,8 @@ def _question_lines(question) -> list[str]:
 def feedback_sections(student: StudentResult) -> list[Section]:
     """What a student's feedback says, in order, independent of the output format."""
     overview = Section("Summary", f"Autograded score: {points(student.total)} / {points(student.max_total)} "
-                                  f"(status: {student.status}).", [(note, "") for note in student.notes])
+                                  f"(status: {status_for_students(student.status)}).",
+                       [(note, "") for note in student.notes])
     sections = [overview]
     for question in student.questions:
         if question.manual:

@@ -194,7 +194,10 @@ def test_judge_reports_a_probe_error_and_a_missing_result():
     error = {"name": "p", "error": {"type": "TypeError", "message": "unsupported operand"}}
     reference = {"name": "p", "value": 1}
     assert judge(spec(equal(), "Hint."), error, reference) == Verdict(0.0, "your code raised TypeError: unsupported operand. Hint.")
-    assert judge(spec(equal()), None, reference) == Verdict(0.0, "not run: the sandbox stopped before this probe ran")
+    assert judge(spec(equal()), None, reference) == Verdict(0.0, "not run: your code was stopped before this test ran")
+    bare = {"name": "p", "error": {"type": "NotImplementedError", "message": ""}}
+    assert judge(spec(equal(), "Write forward."), bare, reference).message == \
+        "your code raised NotImplementedError. Write forward."
     assert judge(spec(equal()), None, reference, "time limit").message == "not run: time limit"
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from autograder.config import load_config
 from autograder.grade import grade_assignment
-from autograder.report import autolab_line, class_table, gradescope_results, write_reports
+from autograder.report import autolab_line, class_table, gradescope_results, status_for_students, write_reports
 from autograder.sandbox import Zygote
 from toy_submissions import COUNTER_CELL, EXPERIMENT_CELL, REFERENCE_VALUE, TOY, write_submission
 
@@ -110,3 +110,9 @@ def test_class_table(graded):
     assert "4 submissions: 1 ok, 1 partial, 1 exception in probe, 1 extraction error." in text
     assert "Still to grade by hand: Q3 (2 points)." in text
     assert f"Sandbox: {result.isolation}." in text
+
+
+def test_students_read_statuses_in_plain_words():
+    assert status_for_students("exception in probe") == "your code raised an error in some tests"
+    assert status_for_students("time limit") == "time limit"
+    assert "grading system failed" in status_for_students("grader error: KeyError")
