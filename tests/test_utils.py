@@ -299,3 +299,26 @@ def test_train_sets_training_mode_even_after_evaluate(digits):
     utils.train(model, (train_set[0][:100], train_set[1][:100]), epochs=1, lr=0.1, batch_size=50,
                 progress=False)
     assert modes == [True, True]
+
+
+def test_train_measures_test_data_after_every_epoch(digits):
+    """With test_data, each epoch ends with an evaluation; training batches still run in training
+    mode, and the last entry is what evaluate reports for the trained model."""
+    train_set, test_set = digits
+    small_train, small_test = (train_set[0][:100], train_set[1][:100]), (test_set[0][:60], test_set[1][:60])
+    modes = []
+
+    class Spy(nn.Module):
+        def forward(self, x):
+            modes.append(self.training)
+            return x
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10), Spy())
+    history = utils.train(model, small_train, epochs=3, lr=0.1, batch_size=50, progress=False,
+                          test_data=small_test)
+    assert set(history) == {"loss", "accuracy", "test_loss", "test_accuracy"}
+    assert len(history["test_loss"]) == len(history["test_accuracy"]) == 3
+    # per epoch: two training batches, then one evaluation pass over the 60 test images
+    assert modes == [True, True, False] * 3
+    assert (history["test_loss"][-1], history["test_accuracy"][-1]) == pytest.approx(utils.evaluate(model, small_test))

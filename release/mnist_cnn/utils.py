@@ -469,7 +469,7 @@ def _make_optimiser(optimizer, parameters, lr: float, weight_decay: float):
 
 def train(model: nn.Module, data, epochs: int, lr: float, batch_size: int,
           optimizer="sgd", weight_decay: float = 0.0, loss_fn=F.cross_entropy,
-          progress: bool = True) -> dict[str, list[float]]:
+          progress: bool = True, test_data=None) -> dict[str, list[float]]:
     """Train a classifier on in-memory tensors.
 
     Inputs:
@@ -485,15 +485,20 @@ def train(model: nn.Module, data, epochs: int, lr: float, batch_size: int,
     - weight_decay: L2 penalty passed to the optimiser.
     - loss_fn: ``loss_fn(scores, labels)`` returning a scalar; cross-entropy by default.
     - progress: show a progress bar over the mini-batches.
+    - test_data: optional pair (inputs, labels) like ``data``, measured with
+      ``evaluate`` after every epoch.
 
     Returns a history ``{"loss": [...], "accuracy": [...]}`` with one entry per
     epoch: the mean training loss and the fraction of training samples
-    classified correctly while training.
+    classified correctly while training. With ``test_data`` it also holds
+    ``"test_loss"`` and ``"test_accuracy"``, one entry per epoch.
     """
     inputs, labels = data
     optimiser = _make_optimiser(optimizer, model.parameters(), lr, weight_decay)
     batches_per_epoch = -(-len(inputs) // batch_size)
     history = {"loss": [], "accuracy": []}
+    if test_data is not None:
+        history.update(test_loss=[], test_accuracy=[])
     with tqdm(total=epochs * batches_per_epoch, desc="training", disable=not progress) as bar:
         for epoch in range(epochs):
             model.train()
@@ -509,6 +514,10 @@ def train(model: nn.Module, data, epochs: int, lr: float, batch_size: int,
                 bar.update()
             history["loss"].append(total_loss / len(inputs))
             history["accuracy"].append(correct / len(inputs))
+            if test_data is not None:  # evaluate switches to eval mode; the next epoch switches back
+                test_loss, test_accuracy = evaluate(model, test_data, loss_fn=loss_fn)
+                history["test_loss"].append(test_loss)
+                history["test_accuracy"].append(test_accuracy)
             bar.set_postfix(epoch=epoch + 1, loss=f"{history['loss'][-1]:.4f}",
                             accuracy=f"{history['accuracy'][-1]:.3f}")
     return history

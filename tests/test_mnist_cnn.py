@@ -1,0 +1,242 @@
+"""The mnist_cnn assignment: reference solution, notebook marks, probes, visible checks, samples.
+
+The sample submissions are graded once by the real grader (sandbox included); the table in
+examples/submissions/mnist_cnn/EXPECTED.md says what each must get, and this file holds the grader
+to it. Probes are also run in this process on small hand-made networks, to pin down what they
+read from a model.
+"""
+import importlib.util
+import re
+import sys
+import tomllib
+
+import nbformat
+import pytest
+import torch
+from torch import nn
+
+from autograder import grade, paths
+from autograder.config import load_config
+from autograder.extract import extract, load_module
+from autograder.notebook import read_notebook
+from autograder.probes import judge, probe_functions
+
+ASSIGNMENT = "mnist_cnn"
+FOLDER = paths.assignment_dir(ASSIGNMENT)
+SAMPLES = paths.REPO_ROOT / "examples" / "submissions" / ASSIGNMENT
+
+
+def _load_file(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def probes():
+    return _load_file(FOLDER / "probes.py", "mnist_cnn_probes")
+
+
+@pytest.fixture(scope="module")
+def reference():
+    source = extract(read_notebook(paths.source_notebook(ASSIGNMENT))).source
+    return load_module(source, "mnist_cnn_reference")
+
+
+def _values(probe_file_module, module) -> dict:
+    """{probe name: {"value": ...} or {"error": ...}} for every probe, run in this process."""
+    results = {}
+    for name, function in probe_functions(vars(probe_file_module)).items():
+        torch.manual_seed(0)
+        try:
+            value = function(module, None)
+        except Exception as error:
+            results[name] = {"error": {"type": type(error).__name__, "message": str(error)}}
+            continue
+        results[name] = {"value": value.detach().numpy() if isinstance(value, torch.Tensor) else value}
+    return results
+
+
+def _self_scores(probe_file_module, module) -> dict:
+    """{probe name: score in [0, 1]} of `module` judged against its own values."""
+    values = _values(probe_file_module, module)
+    return {name: judge(function.__autograder_probe__, values[name], values[name]).score
+            for name, function in probe_functions(vars(probe_file_module)).items()}
+
+
+# ---- the reference solution and the notebook ----------------------------------------------------
+
+def test_reference_networks_have_the_specified_parameter_counts(reference):
+    counts = {name: sum(p.numel() for p in getattr(reference, name)().parameters())
+              for name in ("MLP", "CNN", "RegularisedCNN", "BatchNormCNN")}
+    # 784*200+200 + 200*200+200 + 200*10+10; conv 1->20 and 20->20 (4x4), then 500->250->10
+    assert counts == {"MLP": 199_210, "CNN": 134_520, "RegularisedCNN": 134_520, "BatchNormCNN": 135_100}
+
+
+def test_reference_settings_are_the_ones_the_text_reports(reference):
+    regularised, batchnorm = reference.regularised_settings(), reference.batchnorm_settings()
+    assert regularised["weight_decay"] > 0
+    assert batchnorm["lr"] > reference.mlp_settings()["lr"]  # Q3d asks for a higher learning rate
+
+
+def test_notebook_marks_match_grading_toml():
+    """Each question's answer cell (by hand) or test cell (autograded) carries its points."""
+    config = tomllib.loads((FOLDER / "grading.toml").read_text())
+    nb = nbformat.read(paths.source_notebook(ASSIGNMENT), as_version=4)
+    graded = {cell.metadata["nbgrader"]["grade_id"]: cell.metadata["nbgrader"]["points"]
+              for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade")}
+    assert graded == {q["id"]: q["points"] for q in config["questions"]}
+    assert sum(graded.values()) == 40
+
+
+# ---- probes ----------------------------------------------------------------------------------------
+
+def test_probes_and_checks_give_the_reference_full_marks(probes, reference):
+    checks = _load_file(FOLDER / "checks.py", "mnist_cnn_checks")
+    for module in (probes, checks):
+        scores = _self_scores(module, reference)
+        assert scores and all(score == 1 for score in scores.values()), scores
+
+
+def test_probe_and_check_points_add_up_per_question():
+    config = load_config(ASSIGNMENT)
+    checks = _load_file(FOLDER / "checks.py", "mnist_cnn_checks_points")
+    check_specs = [f.__autograder_probe__ for f in probe_functions(vars(checks)).values()]
+    for question in config.autograded_questions:
+        assert sum(spec.points for spec in config.probes_of(question.id)) == question.points
+        assert sum(spec.points for spec in check_specs if spec.question == question.id) == question.points
+
+
+class _FunctionalCNN(nn.Module):
+    """The Q3a CNN written with functions, pooling before the ReLU, layers defined in reverse."""
+
+    def __init__(self):
+        super().__init__()
+        self.out = nn.Linear(250, 10)
+        self.hidden = nn.Linear(500, 250)
+        self.second = nn.Conv2d(20, 20, 4, stride=2)
+        self.first = nn.Conv2d(1, 20, 4)
+
+    def forward(self, x):
+        x = torch.relu(self.first(x))
+        x = nn.functional.max_pool2d(self.second(x), 2).relu()
+        return self.out(nn.functional.relu(self.hidden(x.flatten(1))))
+
+
+def test_the_layer_trace_sees_functional_layers_and_module_layers_alike(probes, reference):
+    images = probes._images()
+    expected = probes._architecture(probes._trace(reference.CNN(), images))
+    assert expected == {"layers": "conv 1->20 4x4 stride 1 | conv 20->20 4x4 stride 2 | max-pool 2x2 "
+                                  "| linear 500->250 | linear 250->10",
+                        "relus": "conv relu conv relu max-pool linear relu linear"}
+    assert probes._architecture(probes._trace(_FunctionalCNN(), images)) == expected
+
+
+def test_deterministic_weights_follow_the_forward_pass_not_the_definition_order(probes, reference):
+    assert torch.equal(probes._scores_with_fixed_weights(_FunctionalCNN()),
+                       probes._scores_with_fixed_weights(reference.CNN()))
+
+
+def test_a_softmax_or_another_activation_shows_in_the_trace(probes):
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10), nn.Sigmoid(), nn.Softmax(dim=1))
+    assert probes._architecture(probes._trace(model, probes._images()))["relus"] == "linear sigmoid softmax"
+
+
+@pytest.mark.parametrize("settings, passes", [
+    ({"epochs": 1, "lr": 0.1, "batch_size": 8, "weight_decay": 1e-3}, True),
+    ({"epochs": 1, "lr": 1e-3, "batch_size": 8, "optimizer": "adam", "weight_decay": 1e-5}, True),
+    ({"epochs": 1, "lr": 0.1, "batch_size": 8}, False),
+    ({"epochs": 1, "lr": 0.1, "batch_size": 8, "weight_decay": 0.0}, False),
+])
+def test_the_weight_decay_probe_accepts_any_optimiser_that_decays(probes, settings, passes):
+    student = type("Student", (), {"regularised_settings": staticmethod(lambda: settings)})
+    value = probes.weight_decay_pulls_weights_to_zero(student, None)
+    assert (probes._decays(value)[0] == 1) is passes
+
+
+@pytest.mark.parametrize("settings, problem", [
+    ({"epochs": 2, "lr": 0.1}, '"batch_size" is missing'),
+    ({"epochs": 0, "lr": 0.1, "batch_size": 8}, '"epochs" must be a whole number'),
+    ({"epochs": 1, "lr": -1, "batch_size": 8}, '"lr" must be a positive number'),
+    ({"epochs": 1, "lr": 0.1, "batch_size": 8, "optimizer": "rmsprop"}, "utils.train rejects these settings"),
+    ({"epochs": 1, "lr": 0.1, "batch_size": 8, "momentum": 0.9}, "utils.train rejects these settings"),
+    ([("epochs", 1)], "must return a dict"),
+])
+def test_unusable_settings_are_named(probes, settings, problem):
+    problems = probes._settings_problems(settings)
+    assert any(problem in text for text in problems), problems
+
+
+# ---- the sample submissions, graded by the real grader -------------------------------------------
+
+def _expected_table() -> dict[str, tuple[str, float]]:
+    """{student: (status, score)} from the table of EXPECTED.md."""
+    rows = re.findall(r"^\| `(\w+)\.ipynb` \| .+? \| ([^|]+?) \| ([\d.]+) \|$",
+                      (SAMPLES / "EXPECTED.md").read_text(), flags=re.MULTILINE)
+    return {student: (status, float(score)) for student, status, score in rows}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    result = grade.grade_assignment(ASSIGNMENT, SAMPLES, tmp_path_factory.mktemp("graded"), jobs=2, progress=False)
+    return {student.student: student for student in result.students}
+
+
+def test_every_sample_notebook_is_in_the_expected_table():
+    assert set(_expected_table()) == {path.stem for path in SAMPLES.glob("*.ipynb")}
+    assert len(_expected_table()) >= 10
+
+
+def test_every_sample_gets_its_expected_status_and_score(graded):
+    assert {student: (result.status, result.total) for student, result in graded.items()} == _expected_table()
+
+
+def _probe_scores(student_result) -> dict[str, float]:
+    return {p.name: p.points / p.max_points for q in student_result.questions for p in q.probes}
+
+
+@pytest.mark.parametrize("student, failed", [
+    ("carol_mlp_100_hidden", {"mlp_parameter_count", "mlp_computes_the_specified_function"}),
+    ("judy_softmax_output", {"mlp_computes_the_specified_function"}),
+    ("dave_cnn_stride_1", {"cnn_parameter_count", "cnn_computes_the_specified_function"}),
+    ("erin_no_dropout", {"regularised_has_dropout"}),
+    ("heidi_dropout_always_on", {"regularised_matches_the_cnn_in_eval_mode"}),
+    ("ivan_no_weight_decay", {"weight_decay_pulls_weights_to_zero"}),
+    ("frank_batchnorm_before_relu", {"batchnorm_after_every_relu", "batchnorm_computes_the_specified_function"}),
+    ("grace_two_batchnorms", {"batchnorm_kinds_and_sizes", "batchnorm_parameter_count",
+                              "batchnorm_computes_the_specified_function"}),
+])
+def test_each_wrong_part_is_caught_by_the_probes_meant_for_it(graded, student, failed):
+    scores = _probe_scores(graded[student])
+    assert {name for name, score in scores.items() if score == 0} == failed
+    half = {name for name, score in scores.items() if 0 < score < 1}
+    assert all(scores[name] == 1 for name in scores if name not in failed | half)
+
+
+def test_dropout_and_batchnorm_messages_say_what_is_wrong(graded):
+    def message(student, probe):
+        return next(p.message for q in graded[student].questions for p in q.probes if p.name == probe)
+
+    assert "two evaluation passes agree" in message("heidi_dropout_always_on", "dropout_is_off_in_eval_mode")
+    assert "two training passes differ" in message("erin_no_dropout", "dropout_is_off_in_eval_mode")
+    assert "every ReLU is followed by a batch norm" in message("grace_two_batchnorms", "batchnorm_after_every_relu")
+    assert "no positive weight_decay" in message("ivan_no_weight_decay", "weight_decay_pulls_weights_to_zero")
+
+
+def test_visible_checks_catch_what_the_visible_tests_catch(reference):
+    """Run in this process: a student without dropout fails the dropout check (half of it), and an
+    untouched release scores nothing, as its notebook's visible tests would tell it."""
+    checks = _load_file(FOLDER / "checks.py", "mnist_cnn_checks_samples")
+    expected = _values(checks, reference)
+
+    def scores(student):
+        module = load_module(extract(read_notebook(SAMPLES / f"{student}.ipynb")).source, f"sample_{student}")
+        values = _values(checks, module)
+        return {name: judge(function.__autograder_probe__, values[name], expected[name]).score
+                for name, function in probe_functions(vars(checks)).items()}
+
+    erin = scores("erin_no_dropout")
+    assert erin.pop("dropout_modes") == 0.5 and all(score == 1 for score in erin.values())
+    assert set(scores("bob_untouched").values()) == {0}
