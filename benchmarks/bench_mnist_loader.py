@@ -18,10 +18,7 @@ The data are the real MNIST test images from the shared folder (`<repo>/../share
 Markdown table with the machine, the date and the command.
 """
 import argparse
-import datetime
 import os
-import platform
-import shlex
 import statistics
 import sys
 import time
@@ -35,6 +32,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from PIL import Image  # noqa: E402
 
+import common  # noqa: E402
 import utils  # noqa: E402
 from autograder.extract import extract, load_module  # noqa: E402
 from autograder.notebook import read_notebook  # noqa: E402
@@ -76,22 +74,13 @@ def reference_module():
 
 
 def machine() -> str:
-    """CPU model and the number of cores this process may use."""
-    model = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
-        model = names[0] if names else model
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{model}, {cores} cores, torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    """CPU model, usable cores, and the torch build and thread count the timings used."""
+    return f"{common.machine()}, torch {torch.__version__} ({torch.get_num_threads()} threads)"
 
 
 def provenance() -> str:
     """Where and when the table was made, and the command that made it."""
-    command = shlex.join([".venv/bin/python", str(Path(sys.argv[0]).resolve().relative_to(REPO)), *sys.argv[1:]])
-    return (f"machine: {machine()}  \ndate: {datetime.date.today().isoformat()}  \n"
-            f"command: `{command}`")
+    return f"machine: {machine()}  \ndate: {common.today()}  \ncommand: {common.command()}"
 
 
 # ------------------------------------------------------------------ the tutorial-style pipeline
