@@ -11,10 +11,21 @@ counts) and comes with a one-line fix:
   than the grader's. Parameters are read from the code's syntax tree, never by running it.
 
 Then the assignment's *visible* checks (the file grading.toml names as ``checks``, written with the
-probe API of the hidden probes) run on the extracted module in the grading sandbox and are judged
-against the reference solution by grading's own `grade.grade_notebook`, as the probes of a copy of
-the assignment's config; the result is shown per question. The hidden probes file is never opened:
-only grading.toml, the checks file and the reference notebook are read.
+probe API of the hidden probes) run on the extracted module in the grading sandbox and are judged by
+grading's own `grade.grade_notebook`, as the probes of a copy of the assignment's config, against the
+reference solution's values stored by ``autograder release`` (see `autograder.bundle`); the result
+is shown per question.
+
+Where the grading config comes from:
+
+- student: the release folder as handed out, with the check bundle `check/` beside the notebook
+  (its grading.toml names the assignment, its expected.json holds the reference's values). Nothing
+  else is needed: no `source/`, no `assignments/`, no hidden probes.
+- TA or instructor, in the course tree: `assignments/<a>/grading.toml`, the assignment guessed from
+  the notebook, the expected values from `release/<a>/check/`; when those are missing or made for
+  another version of the checks, the reference runs live if `source/<a>/` is there.
+
+The hidden probes file is never opened.
 
 Exit codes: 0 when the notebook follows the rules, defines every required name as the right kind
 with parameters the grader can call, and its extracted module loads; 1 when it does not; 2 when it
@@ -25,37 +36,23 @@ script gating a hand-in needs. They are shown as FAIL, with what was wrong.
 """
 from __future__ import annotations
 
-import ast
-import contextlib
-import dataclasses
-import difflib
 import json
 import os
 import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable
 
-from autograder import paths
-from autograder.config import GradingConfig, RequiredName, load_config
-from autograder.extract import Extraction, code_cells, extract
+from autograder import bundle, grade, paths
+from autograder.config import CONFIG_FILE, GradingConfig, load_config
+from autograder.extract import Extraction, extract
+from autograder.names import Problem, required_name_problems
 from autograder.notebook import NotebookError, notebook_metadata_assignment, read_notebook
-from autograder.probes import load_probes
 from autograder.rules import check_rules
 from autograder.sandbox import SandboxError, Zygote
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CANNOT_CHECK = 0, 1, 2
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing to fix. `cell` is None when no single cell is at fault (a name never defined)."""
-
-    cell: int | None
-    rule: str  # a rule of autograder.rules, or missing-name | wrong-kind | wrong-signature | does-not-load
-    message: str
-    fix: str
+NO_EXPECTED_VALUES = "no expected values; ask your instructor"
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,7 @@ class QuestionResult:
 class CheckReport:
     notebook: Path
     assignment: str
-    assignment_from: str  # "argument" | "metadata" | "file name"
+    assignment_from: str  # "argument" | "check bundle" | "metadata" | "file name"
     problems: list[Problem] = field(default_factory=list)
     questions: list[QuestionResult] = field(default_factory=list)
     checks_note: str = ""  # why the visible checks did not run, or the sandbox's verdict when they stopped
@@ -101,7 +98,38 @@ class CheckReport:
         }
 
 
-# ----------------------------------------------------------------------------- which assignment
+# ----------------------------------------------------------------------------- which assignment, which config
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What a notebook is checked against."""
+
+    config: GradingConfig  # loaded without probes
+    found_from: str  # how the assignment was found: see CheckReport.assignment_from
+    expected: Path  # the reference's values of the visible checks (may not exist)
+
+
+def find_setting(notebook_path: Path, nb, assignment: str | None, root: Path = paths.REPO_ROOT) -> Setting:
+    """The grading config of the notebook at `notebook_path`: the check bundle beside it (a student's
+    release folder), else the course's `assignments/<a>/grading.toml`, `a` being `assignment` or
+    guessed with `guess_assignment`. Raises ValueError (ConfigError included) when the assignment is
+    unknown, is not the bundle's, or its grading.toml is wrong."""
+    bundled = Path(notebook_path).parent / bundle.BUNDLE_FOLDER / CONFIG_FILE
+    if bundled.is_file():
+        config = load_config(bundled, root, probes=False)
+        if assignment not in (None, config.assignment):
+            raise ValueError(f"the check bundle beside {Path(notebook_path).name} ({bundled.parent}) is for "
+                             f"assignment {config.assignment!r}, not {assignment!r}")
+        found_from = "argument" if assignment else "check bundle"
+        return Setting(config, found_from, bundled.parent / bundle.EXPECTED_FILE)
+    if assignment is None:
+        assignment, found_from = guess_assignment(notebook_path, nb, root)
+    else:
+        paths.resolve_assignments([assignment], root)
+        found_from = "argument"
+    expected = paths.release_dir(assignment, root) / bundle.BUNDLE_FOLDER / bundle.EXPECTED_FILE
+    return Setting(load_config(assignment, root, probes=False), found_from, expected)
 
 
 def guess_assignment(notebook_path: Path, nb, root: Path = paths.REPO_ROOT) -> tuple[str, str]:
@@ -125,163 +153,14 @@ def guess_assignment(notebook_path: Path, nb, root: Path = paths.REPO_ROOT) -> t
                      f"pass --assignment, one of: {', '.join(known) or 'none'}")
 
 
-# ----------------------------------------------------------------------------- required names
-
-
-def required_name_problems(extraction: Extraction, nb, required: Iterable[RequiredName]) -> list[Problem]:
-    """Problems with the names grading.toml requires (`required`: its `[[names]]` entries) in the
-    module extracted from `nb`."""
-    tree = ast.parse(extraction.source)
-    problems = []
-    for name in required:
-        kind = extraction.defined_names.get(name.name)
-        if kind is None:
-            problems.append(_missing_name(name, extraction, nb))
-        elif kind != name.kind:
-            problems.append(_wrong_kind(name, kind, _kept_cell(extraction, name.name)))
-        elif name.signature is not None:
-            problem = _signature_problem(name, tree, _kept_cell(extraction, name.name))
-            if problem:
-                problems.append(problem)
-    return problems
-
-
-def _kept_cell(extraction: Extraction, name: str) -> int:
-    return next(entry.cell for entry in reversed(extraction.entries)
-                if entry.action == "kept" and name in (entry.name or "").split(", "))
-
-
-def _needs(name: RequiredName) -> str:
-    article = "an" if name.kind[0] in "aeiou" else "a"
-    return f"question {name.question} needs {article} {name.kind} named `{name.name}`"
-
-
-def _definition_hint(name: RequiredName) -> str:
-    return f"`class {name.name}`" if name.kind == "class" else f"`def {name.name}(...)`"
-
-
-def _missing_name(name: RequiredName, extraction: Extraction, nb) -> Problem:
-    """Say why a required name is missing: its cell does not parse, it is bound by code the grader
-    drops, it is spelled differently, or it is simply not there."""
-    unparsed = [code.cell for code in code_cells(nb) if code.tree is None
-                and re.search(rf"^(?:async\s+def|def|class)\s+{re.escape(name.name)}\b", code.source, re.M)]
-    if unparsed:
-        cell = unparsed[-1]
-        return Problem(cell, "missing-name",
-                       f"Cell {cell} defines `{name.name}` but does not parse, so the grader has no "
-                       f"`{name.name}`; {_needs(name)}.",
-                       f"fix the syntax error in cell {cell}")
-    dropped = [entry for entry in extraction.entries
-               if entry.action == "dropped" and name.name in (entry.name or "").split(", ")]
-    if dropped:
-        entry = dropped[-1]
-        return Problem(entry.cell, "missing-name",
-                       f"Cell {entry.cell} sets `{name.name}` on line {entry.line} with code the grader "
-                       f"drops ({entry.reason}); {_needs(name)}.",
-                       f"define `{name.name}` directly with {_definition_hint(name)}")
-    other_case = [n for n in extraction.defined_names if n.lower() == name.name.lower()]
-    similar = other_case or difflib.get_close_matches(name.name, list(extraction.defined_names), n=1, cutoff=0.8)
-    if similar:
-        cell = _kept_cell(extraction, similar[0])
-        why = " (names are case-sensitive)" if other_case else ""
-        return Problem(cell, "missing-name", f"Cell {cell} defines `{similar[0]}`, but {_needs(name)}{why}.",
-                       f"rename `{similar[0]}` to `{name.name}`")
-    return Problem(None, "missing-name",
-                   f"The notebook does not define `{name.name}`; {_needs(name)}.",
-                   f"define {_definition_hint(name)} in a definition cell, spelled exactly so")
-
-
-def _wrong_kind(name: RequiredName, kind: str, cell: int) -> Problem:
-    found = {"class": f"defines `{name.name}` as a class", "function": f"defines `{name.name}` as a function",
-             "import": f"imports `{name.name}`", "constant": f"sets `{name.name}` to a constant"}[kind]
-    return Problem(cell, "wrong-kind",
-                   f"Cell {cell} {found}, but {_needs(name)}.",
-                   f"write `{name.name}` as a {name.kind}: {_definition_hint(name)}")
-
-
-# ----------------------------------------------------------------------------- signatures
-
-
-@dataclass(frozen=True)
-class Parameter:
-    name: str  # as inspect.signature shows it: "x", "*args", "**kwargs", or "*" before keyword-only ones
-    optional: bool  # has a default, or collects extra arguments
-
-
-def parameters(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Parameter]:
-    """A function's parameters, in order, read from its syntax tree."""
-    args = node.args
-    positional = args.posonlyargs + args.args
-    first_default = len(positional) - len(args.defaults)
-    found = [Parameter(a.arg, i >= first_default) for i, a in enumerate(positional)]
-    if args.vararg:
-        found.append(Parameter(f"*{args.vararg.arg}", True))
-    elif args.kwonlyargs:
-        found.append(Parameter("*", True))
-    found += [Parameter(a.arg, d is not None) for a, d in zip(args.kwonlyargs, args.kw_defaults)]
-    if args.kwarg:
-        found.append(Parameter(f"**{args.kwarg.arg}", True))
-    return found
-
-
-def parse_signature(signature: str) -> list[Parameter]:
-    """The parameters of a signature written as in grading.toml: `"(x, eps=1e-5)"` or `"x, eps"`."""
-    text = signature.strip()
-    return parameters(ast.parse(f"def _{text if text.startswith('(') else f'({text})'}: pass").body[0])
-
-
-def definition_parameters(name: str, tree: ast.Module) -> list[Parameter] | None:
-    """What `inspect.signature` would show for the module's top-level definition of `name`: a
-    function's parameters, or a class's `__init__` parameters without `self` (looked up through
-    base classes defined in the module). None when that cannot be told without running the code
-    (a constructor inherited from a library, or made by a decorator)."""
-    definitions = {node.name: node for node in tree.body
-                   if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    node, seen = definitions.get(name), set()
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return parameters(node)
-    while isinstance(node, ast.ClassDef) and not node.decorator_list and node.name not in seen:
-        seen.add(node.name)
-        init = [s for s in node.body if isinstance(s, ast.FunctionDef) and s.name == "__init__"]
-        if init:
-            return parameters(init[-1])[1:]
-        bases = [definitions.get(b.id) for b in node.bases if isinstance(b, ast.Name)]
-        node = bases[0] if len(bases) == 1 else None
-    return None
-
-
-def accepts(found: list[Parameter], expected: list[Parameter]) -> bool:
-    """Whether a definition with parameters `found` takes the grader's call: the expected
-    parameters come first, by the same names, and anything after them is optional."""
-    names = [p.name for p in found[:len(expected)]]
-    return names == [p.name for p in expected] and all(p.optional for p in found[len(expected):])
-
-
-def _signature_problem(name: RequiredName, tree: ast.Module, cell: int) -> Problem | None:
-    expected = parse_signature(name.signature)
-    found = definition_parameters(name.name, tree)
-    if found is None or accepts(found, expected):
-        return None
-    wanted, actual = (", ".join(p.name for p in params) for params in (expected, found))
-    if name.kind == "class":
-        init = f"def __init__(self, {wanted})" if wanted else "def __init__(self)"
-        return Problem(cell, "wrong-signature",
-                       f"Cell {cell} defines `{name.name}` with the constructor parameters ({actual}), "
-                       f"but the grader creates it as `{name.name}({wanted})`.",
-                       f"give `{name.name}` the constructor `{init}` (further parameters need defaults)")
-    return Problem(cell, "wrong-signature",
-                   f"Cell {cell} defines `{name.name}({actual})`, but the grader calls `{name.name}({wanted})`.",
-                   f"make it `def {name.name}({wanted})` (further parameters need defaults)")
-
-
 # ----------------------------------------------------------------------------- checking
 
 
 def check_notebook(path, assignment: str | None = None, root: Path = paths.REPO_ROOT, *,
                    run_checks: bool = True, zygote: Zygote | None = None) -> CheckReport:
-    """Check the notebook at `path` against the rules and the required names of `assignment`
-    (guessed with `guess_assignment` when None), then run its visible checks unless `run_checks` is
-    False. `zygote`: a running sandbox zygote to use (tests share one); by default one is started.
+    """Check the notebook at `path` against the rules and the required names of its assignment (see
+    `find_setting`), then run its visible checks unless `run_checks` is False. `zygote`: a running
+    sandbox zygote to use (tests share one); by default one is started.
 
     Raises NotebookError when the notebook cannot be read, ValueError (ConfigError included) when the
     assignment is unknown or its grading.toml is wrong.
@@ -289,48 +168,51 @@ def check_notebook(path, assignment: str | None = None, root: Path = paths.REPO_
     path = Path(path)
     notes: list[str] = []
     nb = read_notebook(path, keep_outputs=False, notes=notes)
-    if assignment is None:
-        assignment, found_from = guess_assignment(path, nb, root)
-    else:
-        paths.resolve_assignments([assignment], root)
-        found_from = "argument"
-    config = load_config(assignment, root, probes=False)
+    setting = find_setting(path, nb, assignment, root)
+    config = setting.config
     extraction = extract(nb)
     problems = [Problem(v.cell, v.rule, v.message, v.fix) for v in check_rules(nb, list(config.allowed_imports))]
     problems += required_name_problems(extraction, nb, config.names)
-    report = CheckReport(path, assignment, found_from, problems, notes=notes)
+    report = CheckReport(path, config.assignment, setting.found_from, problems, notes=notes)
     if not run_checks:
         report.checks_note = "not run"
     elif config.checks_path is None:
         report.checks_note = "this assignment has no visible checks"
     else:
-        report.questions, report.checks_note, load_problem = run_visible_checks(nb, extraction, config, zygote)
+        report.questions, report.checks_note, load_problem = run_visible_checks(
+            nb, extraction, config, setting.expected, zygote)
         report.problems += [load_problem] if load_problem else []
     # Cell order, as the student reads the notebook; problems of no single cell last.
     report.problems.sort(key=lambda problem: (problem.cell is None, problem.cell or 0))
     return report
 
 
-def run_visible_checks(nb, extraction: Extraction, config: GradingConfig, zygote: Zygote | None = None
-                       ) -> tuple[list[QuestionResult], str, Problem | None]:
-    """Run the checks file of `config` on the extracted module in the grading sandbox and judge them
-    against the reference solution, with grading's own `grade_notebook`.
+def run_visible_checks(nb, extraction: Extraction, config: GradingConfig, expected: Path,
+                       zygote: Zygote | None = None) -> tuple[list[QuestionResult], str, Problem | None]:
+    """Run the checks file of `config` on the extracted module in the grading sandbox and judge them,
+    with grading's own `grade_notebook`, against the reference's values stored at `expected` (see
+    `autograder.bundle`); when there are none for these checks, against the reference solution run
+    now, if its notebook is there.
 
     Returns (one result per question that has visible checks, a note when they could not all run,
     a problem when the extracted module does not load). The checks are graded as the probes of a
     copy of `config`, so nothing here reads or needs the hidden probes file.
     """
-    from autograder import grade  # here, not at the top: grade imports required_name_problems from this module
-
     try:
-        checks = dataclasses.replace(config, probes_path=config.checks_path,
-                                     probes=tuple(load_probes(config.checks_path)))
+        checks = config.visible_checks()
     except Exception as error:  # noqa: BLE001 - an instructor's checks file may fail in any way
         return [], f"the visible checks could not run (tell your instructor): {type(error).__name__}: {error}", None
     seed = grade.batch_seed(config.assignment)
     try:
-        with _sandbox(zygote, config) as running:
-            reference = grade.run_reference(checks, running, seed)
+        stored, unusable = bundle.read_expected(expected, checks, seed), ""
+    except bundle.BundleError as error:
+        stored, unusable = None, f" ({error})"
+    if stored is None and not config.source_path.is_file():
+        return [], NO_EXPECTED_VALUES + unusable, None
+    try:
+        # A new zygote's children cannot see the grader's folder or the reference.
+        with grade.running_zygote(zygote, config, (config.folder, config.source_path.parent)) as running:
+            reference = stored or grade.run_reference(checks, running, seed)
             result = grade.grade_notebook(nb, extraction, checks, running, reference, seed)
     except grade.ReferenceSolutionError as error:
         return [], f"the visible checks could not run (tell your instructor): {error}", None
@@ -354,16 +236,6 @@ def _question_result(question) -> QuestionResult:
     score = sum(p.points for p in question.probes) / sum(p.max_points for p in question.probes)
     messages = list(dict.fromkeys(probe.message or "not full marks" for probe in failed))
     return QuestionResult(question.id, not failed, round(score, 3), len(question.probes), len(failed), messages)
-
-
-@contextlib.contextmanager
-def _sandbox(zygote: Zygote | None, config: GradingConfig):
-    """The given zygote, or a new one whose children cannot see the grader's folder or the reference."""
-    if zygote is not None:
-        yield zygote
-        return
-    with Zygote(config.limits, hide=(config.folder, config.source_path.parent)) as started:
-        yield started
 
 
 # ----------------------------------------------------------------------------- output

@@ -81,7 +81,7 @@ class GradingConfig:
     limits: Limits
     probes_path: Path
     checks_path: Path | None
-    source_path: Path  # the reference notebook, with the model solutions
+    source_path: Path  # the reference notebook, with the model solutions (may not exist without probes)
     allowed_imports: tuple[str, ...]
     probes: tuple[ProbeSpec, ...]  # empty when loaded with probes=False
     text: str = dataclasses.field(repr=False)  # grading.toml's text
@@ -112,6 +112,12 @@ class GradingConfig:
     def probes_of(self, question_id: str) -> list[ProbeSpec]:
         return [spec for spec in self.probes if spec.question == question_id]
 
+    def visible_checks(self) -> "GradingConfig":
+        """This config with the visible checks file as its probes: what `autograder check` runs, and
+        what the release's expected values are computed with. The hidden probes play no part.
+        Raises whatever loading the checks file raises (ProbeDefinitionError, or the file's own error)."""
+        return dataclasses.replace(self, probes_path=self.checks_path, probes=tuple(load_probes(self.checks_path)))
+
     def digest(self) -> str:
         """SHA-256 of everything grading depends on in the grader's files: this file and the probes."""
         return hashlib.sha256(f"{self.text}\0{self.probe_source}".encode()).hexdigest()
@@ -130,8 +136,9 @@ def config_file(assignment: str | Path, root: Path = paths.REPO_ROOT) -> Path:
 def load_config(assignment: str | Path, root: Path = paths.REPO_ROOT, *, probes: bool = True) -> GradingConfig:
     """Read and check the grading.toml of `assignment` (see `config_file`).
 
-    With `probes=False` the hidden probes file is neither opened nor required, which is what a
-    student-side check wants; `GradingConfig.probes` is then empty.
+    With `probes=False` neither the hidden probes file nor the reference notebook is opened or
+    required (a student has neither), which is what a student-side check wants;
+    `GradingConfig.probes` is then empty. The checks file, when named, must exist either way.
     Raises ConfigError naming the file and the key for anything wrong.
     """
     file = config_file(assignment, root).resolve()
@@ -162,8 +169,9 @@ class _Reader:
         names = self.names(data.get("names", []), questions)
         probes_path = self.existing_file(data, "probes") if with_probes else self.folder_path(data, "probes")
         specs = tuple(self.load_probes(probes_path, questions)) if with_probes else ()
-        source = (self.existing_file(data, "source") if "source" in data
-                  else self.must_exist("source", paths.source_notebook(assignment, self.root)))
+        source = self.folder_path(data, "source") if "source" in data else paths.source_notebook(assignment, self.root)
+        if with_probes:  # only the grader needs the reference solution
+            self.must_exist("source", source)
         return GradingConfig(
             assignment=assignment,
             title=self.string(data, "title") if "title" in data else assignment,

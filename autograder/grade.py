@@ -38,9 +38,9 @@ from pathlib import Path, PurePosixPath
 from tqdm import tqdm
 
 from autograder import paths
-from autograder.check import required_name_problems
 from autograder.config import GradingConfig, load_config
 from autograder.extract import KEPT, Extraction, extract
+from autograder.names import required_name_problems
 from autograder.notebook import NotebookError, read_notebook
 from autograder.probes import ReferenceFailure, Verdict, judge
 from autograder.rules import check_rules
@@ -574,7 +574,7 @@ def grade_assignment(assignment: str | GradingConfig, submissions: Path, out_dir
     results_dir.mkdir(exist_ok=True)
     seed = batch_seed(config.assignment)
     hidden = (submissions, out_dir, config.folder, config.source_path.parent)
-    with _batch_log(out_dir / "grade.log"), _running(zygote, config, hidden) as running:
+    with _batch_log(out_dir / "grade.log"), running_zygote(zygote, config, hidden) as running:
         isolation = running.isolation.describe() if running.isolation else "unknown"
         log.info("grading %d submissions of %s (seed %d); sandbox: %s", len(found), config.assignment, seed,
                  isolation)
@@ -638,7 +638,8 @@ def _batch_log(path: Path):
 
 
 @contextlib.contextmanager
-def _running(zygote: Zygote | None, config: GradingConfig, hidden):
+def running_zygote(zygote: Zygote | None, config: GradingConfig, hidden):
+    """`zygote` when given, else a new one with `config`'s limits whose children cannot see `hidden`."""
     if zygote is not None:
         yield zygote
         return

@@ -1,9 +1,12 @@
 """Generate the student version of an assignment and refuse one that gives answers away.
 
 ``release`` runs nbgrader's generate_assignment on a private copy of ``source/<a>/``, copies
-``utils.py`` beside the notebook, and checks the result for leaks before it replaces ``release/<a>/``.
+``utils.py`` beside the notebook, writes the check bundle ``check/`` that ``autograder check`` needs
+(see `autograder.bundle`) when the assignment has a grading.toml, and checks the result for leaks —
+solution text, hidden tests, hidden probes — before it replaces ``release/<a>/``.
 ``stale_files`` regenerates into a temporary folder and lists what differs from the committed release.
 """
+import ast
 import json
 import re
 import shutil
@@ -15,7 +18,10 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import paths
+from autograder import bundle, paths
+from autograder.config import ConfigError, GradingConfig, config_file, load_config
+from autograder.grade import ReferenceSolutionError
+from autograder.sandbox import Zygote
 
 # Markers that must never reach students, whatever cell they sit in.
 _SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
@@ -85,17 +91,71 @@ def find_leaks(source_nb, release_nb) -> list[Leak]:
     return leaks
 
 
+def _probe_definitions(probe_source: str) -> dict[str, str]:
+    """{probe name: the text of its `def`} for the top-level functions of a probes file that carry
+    a decorator (`@probe(...)`)."""
+    tree = ast.parse(probe_source)
+    return {node.name: ast.get_source_segment(probe_source, node) for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.decorator_list}
+
+
+def _readable_text(path: Path) -> str:
+    """What a reader of the file sees: a notebook's cell sources, any other file's text."""
+    if path.suffix == ".ipynb":
+        return "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells)
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def find_probe_leaks(config: GradingConfig, folder: Path) -> list[str]:
+    """Files under `folder` that are or hold the hidden probes of `config` (loaded with its probes):
+    a file named like the probes file, its whole text, or the definition of one of its probes."""
+    probes_name = config.probes_path.name
+    definitions = _probe_definitions(config.probe_source)
+    leaks = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        where = path.relative_to(folder)
+        if path.name == probes_name:
+            leaks.append(f"{where}: the hidden probes file {probes_name}")
+            continue
+        text = _readable_text(path)
+        if config.probe_source.strip() in text:
+            leaks.append(f"{where}: the text of the hidden {probes_name}")
+        else:
+            leaks += [f"{where}: hidden probe {name} of {probes_name}"
+                      for name, definition in definitions.items() if definition in text]
+    return leaks
+
+
+def _write_check_bundle(assignment: str, folder: Path, root: Path, zygote: Zygote | None) -> None:
+    """Write `folder/check/` when the assignment has a grading.toml, and refuse a release (the
+    bundle included) that holds its hidden probes."""
+    if not config_file(assignment, root).is_file():
+        return  # no grader's folder yet: nothing to check against
+    try:
+        config = load_config(assignment, root)
+        bundle.write_bundle(config, folder, zygote)
+    except (ConfigError, bundle.BundleError, ReferenceSolutionError) as error:
+        raise ReleaseError(f"cannot write the check bundle of {assignment!r}: {error}") from None
+    leaks = find_probe_leaks(config, folder)
+    if leaks:
+        raise ReleaseError(f"refusing to release {assignment!r}: the student folder would "
+                           "still contain\n  " + "\n  ".join(leaks))
+
+
 def _nbgrader_reason(log: str) -> str:
     """The exception line of nbgrader's log (its traceback is noise to an instructor)."""
     reasons = re.findall(r"^\s*(\w+(?:Error|Exception): .+)$", log, flags=re.MULTILINE)
     return reasons[-1].strip() if reasons else log.strip()[-2000:]
 
 
-def generate(assignment: str, destination: Path, root: Path = paths.REPO_ROOT) -> Path:
+def generate(assignment: str, destination: Path, root: Path = paths.REPO_ROOT, *,
+             zygote: Zygote | None = None) -> Path:
     """Write the student version of ``assignment`` into ``destination`` (replaced if present).
 
     Runs nbgrader on a private copy of the source folder so that nothing in the course tree is
-    touched, copies ``utils.py`` in, and raises ReleaseError on any leak, naming the cell.
+    touched, copies ``utils.py`` in, writes the check bundle (running the reference on the visible
+    checks in `zygote`, or in a new sandbox), and raises ReleaseError on any leak, naming the cell
+    or the file.
     """
     source_nb_path = paths.source_notebook(assignment, root)
     if not source_nb_path.is_file():
@@ -116,15 +176,16 @@ def generate(assignment: str, destination: Path, root: Path = paths.REPO_ROOT) -
             raise ReleaseError(f"refusing to release {assignment!r}: the student notebook would "
                                "still contain\n  " + "\n  ".join(map(str, leaks)))
         shutil.copy2(root / "utils.py", generated / "utils.py")
+        _write_check_bundle(assignment, generated, root, zygote)
         if destination.exists():
             shutil.rmtree(destination)
         shutil.copytree(generated, destination)
     return destination
 
 
-def release(assignment: str, root: Path = paths.REPO_ROOT) -> Path:
+def release(assignment: str, root: Path = paths.REPO_ROOT, *, zygote: Zygote | None = None) -> Path:
     """Generate ``release/<a>/`` from ``source/<a>/`` (the ``autograder release`` verb)."""
-    return generate(assignment, paths.release_dir(assignment, root), root)
+    return generate(assignment, paths.release_dir(assignment, root), root, zygote=zygote)
 
 
 def _file_contents(folder: Path) -> dict[str, object]:
@@ -136,10 +197,10 @@ def _file_contents(folder: Path) -> dict[str, object]:
     return contents
 
 
-def stale_files(assignment: str, root: Path = paths.REPO_ROOT) -> list[str]:
+def stale_files(assignment: str, root: Path = paths.REPO_ROOT, *, zygote: Zygote | None = None) -> list[str]:
     """Files of the committed ``release/<a>/`` that differ from a fresh generation (empty: current)."""
     committed = paths.release_dir(assignment, root)
     with tempfile.TemporaryDirectory(prefix="release-check-") as tmp:
-        fresh = _file_contents(generate(assignment, Path(tmp) / assignment, root))
+        fresh = _file_contents(generate(assignment, Path(tmp) / assignment, root, zygote=zygote))
     current = _file_contents(committed) if committed.is_dir() else {}
     return sorted(name for name in fresh.keys() | current.keys() if fresh.get(name) != current.get(name))

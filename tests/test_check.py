@@ -1,6 +1,7 @@
 """`autograder check`: the rules, the required names, guessing the assignment, the output, and the
 visible checks run in the sandbox — on a two-question course built in a temporary folder from
-tests/fixtures/check/ (grading.toml, visible checks.py, hidden probes.py) and the notebooks below.
+tests/fixtures/check/ (grading.toml, visible checks.py, hidden probes.py) and the notebooks below,
+and on a student's copy of that course's release folder alone (with its check bundle).
 
 Student notebooks are the clean one with one cell changed. Its cells, numbered as JupyterLab counts:
 1 intro (markdown), 2 imports, 3 "Q1", 4 `square`, 5 "Q2", 6 `Scaler`, 7 "Try them", 8 a try-out call.
@@ -16,7 +17,7 @@ import nbformat
 import nbformat.v4 as v4
 import pytest
 
-from autograder import check, paths
+from autograder import bundle, check, paths, release
 from autograder.check import Problem, QuestionResult, check_notebook
 from autograder.notebook import NotebookError
 from autograder.sandbox import Limits, Zygote
@@ -337,8 +338,8 @@ def test_a_module_that_fails_to_load_is_a_problem(course, tmp_path, zygote):
         ("Q2", False, ["not run: your module failed to load (NameError)"])]
 
 
-def test_main_runs_the_visible_checks_without_ever_opening_the_hidden_probes(course, tmp_path, monkeypatch, capsys):
-    """The whole command, with its own sandbox: the JSON it prints, and every file it opens."""
+def watch_opens(monkeypatch) -> list[Path]:
+    """Record every file this process opens from now on (until `monkeypatch.undo()`), resolved."""
     opened = []
 
     def spy(opener):
@@ -350,6 +351,12 @@ def test_main_runs_the_visible_checks_without_ever_opening_the_hidden_probes(cou
 
     for module, name in ((builtins, "open"), (io, "open"), (os, "open")):
         monkeypatch.setattr(module, name, spy(getattr(module, name)))
+    return opened
+
+
+def test_main_runs_the_visible_checks_without_ever_opening_the_hidden_probes(course, tmp_path, monkeypatch, capsys):
+    """The whole command, with its own sandbox: the JSON it prints, and every file it opens."""
+    opened = watch_opens(monkeypatch)
     path = write(tmp_path, notebook())
     assert check.main(path, as_json=True, root=course) == 0
     output = capsys.readouterr()
@@ -366,3 +373,77 @@ def test_main_runs_the_visible_checks_without_ever_opening_the_hidden_probes(cou
             {"question": "Q1", "passed": True, "score": 1.0, "checks": 2, "failed": 0, "messages": []},
             {"question": "Q2", "passed": True, "score": 1.0, "checks": 1, "failed": 0, "messages": []}]},
     }
+
+
+# ---- a student's copy of the release folder, and nothing else ----------------------------------
+
+@pytest.fixture(scope="module")
+def handed_out(tmp_path_factory, zygote) -> Path:
+    """The release folder of tiny_check as a student gets it, copied away from a course that is then
+    deleted: no source/, no assignments/, no hidden probes anywhere."""
+    course = make_course(tmp_path_factory.mktemp("instructor"))
+    (course / "utils.py").write_text('"""Helpers for the tiny course."""\n')
+    released = release.release(ASSIGNMENT, course, zygote=zygote)
+    student = tmp_path_factory.mktemp("student") / ASSIGNMENT
+    shutil.copytree(released, student)
+    shutil.rmtree(course)
+    return student
+
+
+def student_copy(handed_out: Path, tmp_path: Path) -> Path:
+    """A private copy of the handed-out folder, for a test that changes it."""
+    return Path(shutil.copytree(handed_out, tmp_path / ASSIGNMENT))
+
+
+def test_the_release_folder_alone_is_enough_to_check(handed_out, tmp_path, monkeypatch, capsys):
+    folder = student_copy(handed_out, tmp_path)
+    assert sorted(p.name for p in (folder / "check").iterdir()) == ["checks.py", "expected.json", "grading.toml"]
+    path = write(folder, notebook())
+    opened = watch_opens(monkeypatch)
+    assert check.main(path, as_json=True, root=tmp_path) == 0
+    output = capsys.readouterr()
+    monkeypatch.undo()
+
+    assert folder / "check" / "expected.json" in opened and folder / "check" / "checks.py" in opened
+    assert not [file for file in opened if file.name == "probes.py" or "source" in file.parts]
+    assert SECRET not in output.out + output.err
+    report = json.loads(output.out)
+    assert (report["assignment"], report["assignment_from"], report["exit_code"]) == (ASSIGNMENT, "check bundle", 0)
+    assert report["checks"] == {"note": "", "questions": [
+        {"question": "Q1", "passed": True, "score": 1.0, "checks": 2, "failed": 0, "messages": []},
+        {"question": "Q2", "passed": True, "score": 1.0, "checks": 1, "failed": 0, "messages": []}]}
+
+
+def test_the_stored_expected_values_judge_a_wrong_answer(handed_out, tmp_path, zygote):
+    folder = student_copy(handed_out, tmp_path)
+    report = check_notebook(write(folder, notebook({4: SQUARE.replace("x * x", "x ^ 2")}), "homework.ipynb"),
+                            root=tmp_path, zygote=zygote)
+    assert (report.assignment, report.assignment_from, report.exit_code) == (ASSIGNMENT, "check bundle", 0)
+    q1, q2 = report.questions
+    assert (q1.question, q1.passed, q1.checks, q1.failed) == ("Q1", False, 2, 2)
+    assert q1.messages[0] == "your value differs from the expected value. square of a whole number is not right."
+    assert q2 == QuestionResult("Q2", True, 1.0, 1, 0, [])
+
+
+def test_without_expected_values_the_checks_say_to_ask_the_instructor(handed_out, tmp_path, zygote):
+    folder = student_copy(handed_out, tmp_path)
+    (folder / "check" / "expected.json").unlink()
+    report = check_notebook(write(folder, notebook()), root=tmp_path, zygote=zygote)
+    assert (report.questions, report.checks_note, report.exit_code) == ([], check.NO_EXPECTED_VALUES, 0)
+
+
+def test_expected_values_made_for_other_checks_are_not_used(handed_out, tmp_path, zygote):
+    folder = student_copy(handed_out, tmp_path)
+    checks_file = folder / "check" / "checks.py"
+    checks_file.write_text(checks_file.read_text().replace("is not right", "is wrong"))
+    report = check_notebook(write(folder, notebook()), root=tmp_path, zygote=zygote)
+    assert report.questions == []
+    assert report.checks_note == (f"{check.NO_EXPECTED_VALUES} ({folder / 'check' / bundle.EXPECTED_FILE} "
+                                  "was made for another version of checks.py)")
+
+
+def test_an_assignment_other_than_the_bundles_is_a_clear_error(handed_out, tmp_path, capsys):
+    path = write(student_copy(handed_out, tmp_path), notebook())
+    assert check.main(path, "tiny", root=tmp_path) == 2
+    assert capsys.readouterr().err == (f"cannot check: the check bundle beside {path.name} ({path.parent / 'check'}) "
+                                       "is for assignment 'tiny_check', not 'tiny'\n")

@@ -1,9 +1,24 @@
-"""Release generation: stubs replace solutions, leaks are refused, a stale release is noticed."""
+"""Release generation: stubs replace solutions, leaks are refused, a stale release is noticed, and the
+check bundle that lets a student run `autograder check` holds the visible checks but never the
+hidden probes."""
+import json
+
 import nbformat
 import pytest
 
-from autograder import paths, release
-from tiny_course import ASSIGNMENT, HIDDEN_LINE, MODEL_ANSWER, SOLUTION_LINE, make_course, tiny_notebook
+from autograder import bundle, paths, release, wire
+from autograder.config import load_config
+from autograder.grade import batch_seed
+from autograder.sandbox import Limits, Zygote
+from tiny_course import (ASSIGNMENT, HIDDEN_LINE, MODEL_ANSWER, PROBE_SECRET, SOLUTION_LINE, make_course,
+                         tiny_notebook)
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    """One sandbox for the reference runs of the tiny course, whose checks need nothing preloaded."""
+    with Zygote(Limits(wall_seconds=30, cpu_seconds=30, memory_mb=1024), preload=()) as running:
+        yield running
 
 
 @pytest.fixture
@@ -16,8 +31,8 @@ def _release_text(root):
     return nb, "\n".join(cell.source for cell in nb.cells)
 
 
-def test_release_replaces_solutions_and_hides_tests(course):
-    folder = release.release(ASSIGNMENT, course)
+def test_release_replaces_solutions_and_hides_tests(course, zygote):
+    folder = release.release(ASSIGNMENT, course, zygote=zygote)
     nb, text = _release_text(course)
     assert (folder / "utils.py").read_text() == (course / "utils.py").read_text()
     assert SOLUTION_LINE not in text and HIDDEN_LINE not in text and MODEL_ANSWER not in text
@@ -27,8 +42,8 @@ def test_release_replaces_solutions_and_hides_tests(course):
     assert nb.cells[3].metadata["nbgrader"]["locked"] is True
 
 
-def test_leak_check_catches_a_planted_solution_line(course):
-    release.release(ASSIGNMENT, course)
+def test_leak_check_catches_a_planted_solution_line(course, zygote):
+    release.release(ASSIGNMENT, course, zygote=zygote)
     source = nbformat.read(paths.source_notebook(ASSIGNMENT, course), as_version=4)
     planted, _ = _release_text(course)
     planted.cells[4].source += f"\n    {SOLUTION_LINE}"
@@ -38,8 +53,8 @@ def test_leak_check_catches_a_planted_solution_line(course):
     assert "cell 5: solution code leaked" in str(leaks[1])
 
 
-def test_leak_check_passes_a_clean_release(course):
-    release.release(ASSIGNMENT, course)
+def test_leak_check_passes_a_clean_release(course, zygote):
+    release.release(ASSIGNMENT, course, zygote=zygote)
     source = nbformat.read(paths.source_notebook(ASSIGNMENT, course), as_version=4)
     assert release.find_leaks(source, _release_text(course)[0]) == []
 
@@ -57,16 +72,93 @@ def test_release_refuses_hidden_tests_outside_a_test_cell(tmp_path):
     assert not paths.release_dir(ASSIGNMENT, course).exists()
 
 
-def test_stale_release_is_noticed(course):
-    release.release(ASSIGNMENT, course)
-    assert release.stale_files(ASSIGNMENT, course) == []
+def test_stale_release_is_noticed(course, zygote):
+    release.release(ASSIGNMENT, course, zygote=zygote)
+    assert release.stale_files(ASSIGNMENT, course, zygote=zygote) == []
     source = paths.source_notebook(ASSIGNMENT, course)
     nb = nbformat.read(source, as_version=4)
     nb.cells[0].source += "\nA new sentence in the introduction."
     nbformat.write(nb, source)
-    assert release.stale_files(ASSIGNMENT, course) == [f"{ASSIGNMENT}.ipynb"]
+    assert release.stale_files(ASSIGNMENT, course, zygote=zygote) == [f"{ASSIGNMENT}.ipynb"]
     (course / "utils.py").write_text("CHANGED = True\n")
-    assert release.stale_files(ASSIGNMENT, course) == [f"{ASSIGNMENT}.ipynb", "utils.py"]
+    assert release.stale_files(ASSIGNMENT, course, zygote=zygote) == [f"{ASSIGNMENT}.ipynb", "utils.py"]
+
+
+def test_changed_visible_checks_make_the_release_stale(course, zygote):
+    release.release(ASSIGNMENT, course, zygote=zygote)
+    checks = paths.assignment_dir(ASSIGNMENT, course) / "checks.py"
+    checks.write_text(checks.read_text().replace("square(3)", "square(4)"))
+    # The expected values change with the checks: they are the reference's answers to them.
+    assert release.stale_files(ASSIGNMENT, course, zygote=zygote) == ["check/checks.py", "check/expected.json"]
+
+
+# ---- the check bundle -------------------------------------------------------------------------
+
+def test_release_writes_the_check_bundle(course, zygote):
+    folder = release.release(ASSIGNMENT, course, zygote=zygote)
+    grader = paths.assignment_dir(ASSIGNMENT, course)
+    assert sorted(p.name for p in (folder / "check").iterdir()) == ["checks.py", "expected.json", "grading.toml"]
+    for name in ("grading.toml", "checks.py"):
+        assert (folder / "check" / name).read_bytes() == (grader / name).read_bytes()
+    stored = json.loads((folder / "check" / "expected.json").read_text())
+    assert [wire.parse_message(json.dumps(message).encode()) for message in stored["results"]] == [
+        {"event": "probe", "name": "square_of_three", "value": 9},
+        {"event": "probe", "name": "squares_of_fractions",
+         "value": {"half": 0.25, "thirds": [0.0, 1 / 9, 4 / 9, 1.0]}}]
+    assert (stored["assignment"], stored["seed"]) == (ASSIGNMENT, batch_seed(ASSIGNMENT))
+    checks = load_config(ASSIGNMENT, course).visible_checks()
+    reference = bundle.read_expected(folder / "check" / "expected.json", checks, batch_seed(ASSIGNMENT))
+    assert reference.results["square_of_three"]["value"] == 9
+
+
+def test_the_hidden_probes_appear_nowhere_in_the_release(course, zygote):
+    assert PROBE_SECRET in (paths.assignment_dir(ASSIGNMENT, course) / "probes.py").read_text()
+    folder = release.release(ASSIGNMENT, course, zygote=zygote)
+    files = [path for path in folder.rglob("*") if path.is_file()]
+    assert len(files) == 5 and "probes.py" not in {path.name for path in files}
+    assert [path for path in files if PROBE_SECRET.encode() in path.read_bytes()] == []
+
+
+def _hidden_probe_text(course):
+    return (paths.assignment_dir(ASSIGNMENT, course) / "probes.py").read_text()
+
+
+@pytest.mark.parametrize("leak, found", [
+    (lambda course: ("probes.py", _hidden_probe_text(course)), "check/probes.py: the hidden probes file probes.py"),
+    (lambda course: ("checks.py", _hidden_probe_text(course)), "check/checks.py: the text of the hidden probes.py"),
+    (lambda course: ("checks.py", "def square_of_a_negative_number(module, rng):\n    return module.square(-7)\n"),
+     "check/checks.py: hidden probe square_of_a_negative_number of probes.py"),
+], ids=["the file", "its text", "one probe"])
+def test_leak_check_finds_hidden_probes_in_a_release_folder(course, tmp_path, leak, found):
+    name, text = leak(course)
+    (tmp_path / "out" / "check").mkdir(parents=True)
+    (tmp_path / "out" / "check" / name).write_text(text)
+    assert release.find_probe_leaks(load_config(ASSIGNMENT, course), tmp_path / "out") == [found]
+
+
+def test_release_refuses_visible_checks_that_hold_a_hidden_probe(course, zygote):
+    checks = paths.assignment_dir(ASSIGNMENT, course) / "checks.py"
+    hidden = _hidden_probe_text(course).split("\n\n\n", 1)[1]  # the probe, without the docstring and import
+    checks.write_text(checks.read_text() + "\n\n" + hidden)
+    with pytest.raises(release.ReleaseError) as refusal:
+        release.release(ASSIGNMENT, course, zygote=zygote)
+    assert str(refusal.value) == ("refusing to release 'tiny': the student folder would still contain\n"
+                                  "  check/checks.py: hidden probe square_of_a_negative_number of probes.py")
+    assert not paths.release_dir(ASSIGNMENT, course).exists()
+
+
+def test_release_refuses_checks_the_reference_fails(course, zygote):
+    checks = paths.assignment_dir(ASSIGNMENT, course) / "checks.py"
+    checks.write_text(checks.read_text().replace("return module.square(3)", "return module.cube(3)"))
+    with pytest.raises(release.ReleaseError, match="cannot write the check bundle of 'tiny': probe square_of_three "
+                                                   "fails on the reference solution: the reference solution failed "
+                                                   "probe square_of_three: AttributeError"):
+        release.release(ASSIGNMENT, course, zygote=zygote)
+
+
+def test_an_assignment_without_a_grading_folder_is_released_without_a_bundle(tmp_path):
+    folder = release.release(ASSIGNMENT, make_course(tmp_path, grading=False))
+    assert sorted(path.name for path in folder.iterdir()) == [f"{ASSIGNMENT}.ipynb", "utils.py"]
 
 
 def test_unknown_assignment_is_a_clear_error(course):
