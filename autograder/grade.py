@@ -515,13 +515,13 @@ class _Grading:
             self.notes.append(f"Your module failed to load: {error['type']}: {error['message']}")
             return f"your module failed to load ({error['type']})"
         if outcome.status == "ok":
-            return "your code did not answer this probe"
+            return "your code did not answer this test"
         # A limit or a crash says more than the load error it may have caused.
         status = {"malformed": "malformed answer", "crashed": self._crash_status(outcome)}.get(outcome.status,
                                                                                              outcome.status)
         self.problems.append(status)
         self.notes.append(f"The grader stopped your code ({status}): {outcome.detail}.")
-        return f"your code was stopped before this probe answered ({status})"
+        return f"your code was stopped before this test ran ({status})"
 
     @staticmethod
     def _crash_status(outcome: ChildOutcome) -> str:
