@@ -637,15 +637,14 @@ def _enter_namespaces(found: Isolation, hidden: list[str], keep: list[str], uid:
         _make_read_only("/")
     owner = f",uid={uid},gid={uid}" if uid is not None else ""
     for private in ("/tmp", "/dev/shm"):
-        if os.path.isdir(private):
-            _mount("tmpfs", private, "tmpfs", MS_NOSUID | MS_NODEV,
-                   f"size={4 * limits.file_size_mb}m,mode=0700{owner}")
+        # A course checked out under /tmp keeps its virtualenv and package visible in the private /tmp.
+        _cover(Path(private), keep_paths, f"size={4 * limits.file_size_mb}m,mode=0700{owner}", read_only=False)
     return "/tmp"
 
 
-def _cover(path: Path, keep: list[Path]) -> None:
-    """Make `path` look empty and read-only, except the paths in `keep` below it, which are mounted
-    back into the empty tmpfs (whose folders anyone may cross, unlike /root's)."""
+def _cover(path: Path, keep: list[Path], options: str = "size=1m,mode=0755", read_only: bool = True) -> None:
+    """Replace `path` by an empty tmpfs (read-only unless asked), except the paths in `keep` below
+    it, which are mounted back into it (its folders anyone may cross, unlike /root's)."""
     if path.is_symlink() or not path.exists() or path in keep:
         return
     if path.is_file():
@@ -658,14 +657,15 @@ def _cover(path: Path, keep: list[Path]) -> None:
     inside = [kept for kept in inside if not any(other in kept.parents for other in inside)]
     # Handles and kinds are taken first: once `path` is covered, the kept paths are out of sight.
     handles = [(kept, os.open(kept, os.O_PATH), kept.is_dir()) for kept in inside]
-    _mount("tmpfs", str(path), "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    _mount("tmpfs", str(path), "tmpfs", MS_NOSUID | MS_NODEV, options)
     for kept, handle, is_dir in handles:
         target = path / kept.relative_to(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.mkdir() if is_dir else target.touch()
         _mount(f"/proc/self/fd/{handle}", str(target), None, MS_BIND | MS_REC)
         os.close(handle)
-    _mount(None, str(path), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    if read_only:
+        _mount(None, str(path), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 
 def _resident_kb() -> int:
