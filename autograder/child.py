@@ -102,7 +102,9 @@ class _Probes:
     submission loads (numpy builds a Generator with functions a submission could patch)."""
 
     def __init__(self, job: dict):
-        self.functions = _probe_functions(_run_probe_module(job["probe_source"]))
+        # Popped, not read: the submission loads in this process and could walk the stack to the
+        # job; without the text it can still inspect the probes' bytecode, never reference values.
+        self.functions = _probe_functions(_run_probe_module(job.pop("probe_source")))
         self.manual_seed, self.tensor_to_array = _torch_hooks()
         self.seeds = {name: probe_seed(job["seed"], name) for name in job["probe_names"]}
         self.rngs = {name: _default_rng(seed) for name, seed in self.seeds.items()}

@@ -82,7 +82,8 @@ from autograder.paths import REPO_ROOT
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PRELOAD = ("numpy", "torch", "matplotlib.pyplot", "utils")
+# torch._dynamo: the first optimiser a process builds imports it, which costs seconds per child.
+DEFAULT_PRELOAD = ("numpy", "torch", "torch._dynamo", "matplotlib.pyplot", "utils")
 # /run holds the Unix sockets of local services (databases, D-Bus), which no network namespace stops.
 DEFAULT_HIDDEN = (REPO_ROOT / "assignments", REPO_ROOT / "source", REPO_ROOT / "examples",
                   Path("/root"), Path("/home"), Path("/run"))

@@ -103,6 +103,24 @@ def eventually(condition, seconds=5.0) -> bool:
 
 # ---- normal runs --------------------------------------------------------------------------------
 
+def test_the_probe_source_text_is_gone_before_the_submission_loads(zygote):
+    outcome = zygote.run(job("""
+        import sys
+        class Snoop:
+            found = []
+            frame = sys._getframe()
+            while frame is not None:
+                for local in list(frame.f_locals.values()):
+                    texts = local.values() if isinstance(local, dict) else [local]
+                    found += [t for t in texts if isinstance(t, str) and "def " + "draws" in t]
+                frame = frame.f_back
+        def value():
+            return len(Snoop.found)
+    """))
+    assert value_of(outcome) == 0
+
+
+
 def test_a_trivial_job_sends_its_values(zygote):
     outcome = zygote.run(job("""
         import numpy as np
