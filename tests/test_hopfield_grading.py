@@ -1,0 +1,253 @@
+"""The hopfield_batchnorm grading side: probes, visible checks and every sample submission.
+
+The sample folder (examples/submissions/hopfield_batchnorm, described in its EXPECTED.md) is graded
+once by the real grader, sandbox included, together with a copy of the reference notebook; each
+student's exact status and autograded score are checked against `EXPECTED` below, then the
+properties issue 3 asks for: full marks for correct work and the reference, nothing for the
+untouched release (in words that do not mention the grader), every hostile case contained, the
+manual questions listed, and tampering unable to change a score.
+"""
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder import grade, paths, report
+from autograder.config import load_config
+from autograder.extract import extract, load_module
+from autograder.notebook import read_notebook
+from autograder.probes import judge, load_probes, probe_functions
+
+ASSIGNMENT = "hopfield_batchnorm"
+SAMPLES = paths.REPO_ROOT / "examples" / "submissions" / ASSIGNMENT
+REFERENCE_ID = "reference_solution"  # the source notebook, graded as one more student
+MANUAL = ("Q1a", "Q1b", "Q2B", "Q2C-plot")
+GRADER_WORDS = re.compile(r"autograder|probe|sandbox|traceback", re.IGNORECASE)
+
+# student -> (status, autograded score out of 8); the same table as EXPECTED.md.
+EXPECTED = {
+    "amelia_correct_torch": ("ok", 8),
+    "bruno_correct_manual": ("ok", 8),
+    "dario_correct_functional": ("ok", 8),
+    "chloe_untouched": ("exception in probe", 0),
+    "dmitri_unbiased_variance": ("partial", 6.167),
+    "esther_eps_outside_sqrt": ("partial", 7),
+    "farid_wrong_axis": ("partial", 5.667),
+    "gwen_bn_before_activation": ("partial", 7),
+    "hiro_relu": ("partial", 7.25),
+    "ines_missing_loss_fcn": ("partial", 7.375),
+    "jonas_normalnet_with_batchnorm": ("partial", 7.5),
+    "kofi_syntax_error": ("extraction error (cell 12)", 2.25),
+    "lena_stray_training_code": ("ok", 8),
+    "marco_scattered_imports": ("ok", 8),
+    "nadia_magics": ("ok", 8),
+    "zoe_huge_output": ("ok", 8),
+    "adam_invalid_json": ("unreadable notebook", 0),
+    "beatriz_nbformat3": ("ok", 8),
+    "celine_cp1252": ("ok", 8),
+    "oscar_infinite_loop_import": ("time limit", 0),
+    "petra_infinite_loop_forward": ("time limit", 4),
+    "quentin_memory_bomb": ("memory limit", 0),
+    "rosa_fork_bomb": ("time limit", 0),
+    "samir_sys_exit": ("exception at import", 0),
+    "tara_os_exit_default_arg": ("crashed (exit code 0)", 0),
+    "ugo_exit_decorator": ("exception at import", 0),
+    "vera_monkeypatch": ("partial", 6.167),
+    "wanda_reads_secrets": ("ok", 8),
+    "xavier_network": ("ok", 8),
+    "yusuf_writes_outside": ("ok", 8),
+}
+# Hostile samples and the sample holding the same honest code without the attack.
+HONEST_TWIN = {
+    "oscar_infinite_loop_import": "amelia_correct_torch",
+    "quentin_memory_bomb": "amelia_correct_torch",
+    "rosa_fork_bomb": "bruno_correct_manual",
+    "samir_sys_exit": "amelia_correct_torch",
+    "tara_os_exit_default_arg": "dario_correct_functional",
+    "ugo_exit_decorator": "bruno_correct_manual",
+    "vera_monkeypatch": "dmitri_unbiased_variance",
+    "wanda_reads_secrets": "amelia_correct_torch",
+    "xavier_network": "dario_correct_functional",
+    "yusuf_writes_outside": "amelia_correct_torch",
+    "zoe_huge_output": "bruno_correct_manual",
+}
+CONTAINED = ("vera_monkeypatch", "wanda_reads_secrets", "xavier_network", "yusuf_writes_outside", "zoe_huge_output")
+ESCAPE_MARKER = "SANDBOX_ESCAPE_yusuf.txt"  # the file yusuf_writes_outside tries to write everywhere
+ESCAPE_PLACES = (paths.REPO_ROOT, SAMPLES, paths.assignment_dir(ASSIGNMENT), Path.home(), Path("/var/tmp"),
+                 Path("/tmp"), Path("/dev/shm"))
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """(ClassResult, output folder): the samples and the reference graded once, reports written."""
+    for place in ESCAPE_PLACES:
+        (place / ESCAPE_MARKER).unlink(missing_ok=True)
+    submissions = tmp_path_factory.mktemp("submissions")
+    for notebook in SAMPLES.glob("*.ipynb"):
+        shutil.copy(notebook, submissions)
+    shutil.copy(paths.source_notebook(ASSIGNMENT), submissions / f"{REFERENCE_ID}.ipynb")
+    out = tmp_path_factory.mktemp("graded")
+    result = grade.grade_assignment(ASSIGNMENT, submissions, out, jobs=2, progress=False)
+    report.write_reports(result, out)
+    return result, out
+
+
+@pytest.fixture(scope="module")
+def students(graded):
+    return {student.student: student for student in graded[0].students}
+
+
+def _probes(student) -> dict:
+    return {probe.name: probe for question in student.questions for probe in question.probes}
+
+
+def _feedback(out: Path, student: str) -> str:
+    files = (out / "feedback" / f"{student}.md", out / "feedback" / f"{student}.html",
+             out / "gradescope" / student / "results.json")
+    return "\n".join(file.read_text(encoding="utf-8") for file in files)
+
+
+# ---- the samples and their table ----------------------------------------------------------------
+
+def test_the_table_covers_every_sample_and_agrees_with_expected_md():
+    assert sorted(p.stem for p in SAMPLES.glob("*.ipynb")) == sorted(EXPECTED)
+    assert len(EXPECTED) >= 20
+    rows = re.findall(r"^\| `(\w+)\.ipynb` \| .+ \| (.+) \| ([\d.]+) \|$",
+                      (SAMPLES / "EXPECTED.md").read_text(encoding="utf-8"), re.MULTILINE)
+    assert {student: (status, float(score)) for student, status, score in rows} == \
+           {student: (status, float(score)) for student, (status, score) in EXPECTED.items()}
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_each_sample_gets_its_status_and_score(students, student):
+    status, score = EXPECTED[student]
+    result = students[student]
+    assert (result.status, result.max_total) == (status, 8)
+    assert result.total == pytest.approx(score, abs=5e-4)
+
+
+def test_correct_work_and_the_reference_get_full_marks_on_every_probe(students):
+    full = [name for name, (status, _) in EXPECTED.items() if status == "ok"] + [REFERENCE_ID]
+    for name in full:
+        assert students[name].status == "ok", name
+        for probe in _probes(students[name]).values():
+            assert (probe.points, probe.message) == (probe.max_points, ""), (name, probe.name)
+
+
+def test_untouched_release_scores_nothing_and_its_feedback_does_not_mention_the_grader(graded, students):
+    untouched = students["chloe_untouched"]
+    assert [q.points for q in untouched.questions if not q.manual] == [0, 0]
+    assert all("NotImplementedError" in probe.message for probe in _probes(untouched).values())
+    assert GRADER_WORDS.findall(_feedback(graded[1], "chloe_untouched")) == []
+
+
+def test_manual_questions_are_listed_for_everyone(graded, students):
+    for name, student in students.items():
+        manual = [(q.id, q.points, q.notes) for q in student.questions if q.manual]
+        assert manual == [(question, None, [grade.NEEDS_MANUAL_GRADING]) for question in MANUAL], name
+        feedback = (graded[1] / "feedback" / f"{name}.md").read_text(encoding="utf-8")
+        assert feedback.count(grade.NEEDS_MANUAL_GRADING) == len(MANUAL), name
+
+
+# ---- hostile submissions --------------------------------------------------------------------------
+
+def test_no_hostile_case_scores_above_its_honest_code(students):
+    for hostile, twin in HONEST_TWIN.items():
+        assert students[hostile].total <= students[twin].total, hostile
+    for hostile in CONTAINED:
+        assert students[hostile].total == students[HONEST_TWIN[hostile]].total, hostile
+
+
+def test_tampering_with_torch_numpy_and_builtins_changes_no_probe(students):
+    """vera_monkeypatch is dmitri_unbiased_variance plus lenient torch.allclose, np.isclose,
+    isinstance, ...: every probe must score and read exactly as for dmitri."""
+    def verdicts(student):
+        return {name: (probe.points, probe.message) for name, probe in _probes(students[student]).items()}
+    assert verdicts("vera_monkeypatch") == verdicts("dmitri_unbiased_variance")
+    assert 0 < students["vera_monkeypatch"].total < 8
+
+
+def test_secrets_stay_out_of_reach(graded, students):
+    """wanda_reads_secrets prints whatever it can read of the probes, grading.toml, the reference and
+    another submission, and raises it into its feedback if it found anything."""
+    secrets = ("def batchnorm_matches_reference", "### BEGIN SOLUTION", "**Model answer.**", "memory_mb = 1024",
+               "297.416")  # the last from amelia_correct_torch's outputs
+    wanda = students["wanda_reads_secrets"]
+    seen = _feedback(graded[1], "wanda_reads_secrets") + json.dumps(wanda.details) + json.dumps(wanda.notes)
+    assert [secret for secret in secrets if secret in seen] == []
+    assert "== " not in wanda.details["stdout_tail"]  # the header it prints before each file it read
+
+
+def test_network_and_writes_outside_are_refused(students):
+    assert "connected" not in students["xavier_network"].details["stdout_tail"]
+    assert [str(place) for place in ESCAPE_PLACES if (place / ESCAPE_MARKER).exists()] == []
+    # it could write only its private /tmp and /dev/shm, which vanished with it
+    written = students["yusuf_writes_outside"].details["stdout_tail"]
+    assert "/tmp/" in written and str(paths.REPO_ROOT) not in written
+
+
+def test_runaway_code_is_killed(students):
+    for name in ("oscar_infinite_loop_import", "petra_infinite_loop_forward", "rosa_fork_bomb"):
+        assert students[name].details["signal"] == "SIGKILL", name
+    assert any("memory" in note for note in students["quentin_memory_bomb"].notes)
+
+
+def test_a_crash_at_import_is_reported_with_its_cause(students):
+    assert any("SystemExit" in note for note in students["samir_sys_exit"].notes)
+    assert students["tara_os_exit_default_arg"].details["exit_code"] == 0
+
+
+# ---- probes and visible checks, in this process -----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def reference():
+    return load_module(extract(read_notebook(paths.source_notebook(ASSIGNMENT))).source, "hopfield_reference")
+
+
+def _run(path: Path, module) -> dict:
+    """{name: (spec, result)} of every probe in the file at `path`, run on `module` here."""
+    namespace = {"__name__": f"probes_{path.stem}"}
+    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)
+    results = {}
+    for name, function in probe_functions(namespace).items():
+        try:
+            result = {"name": name, "value": _plain(function(module, np.random.default_rng(0)))}
+        except Exception as error:
+            result = {"name": name, "error": {"type": type(error).__name__, "message": str(error)}}
+        results[name] = (function.__autograder_probe__, result)
+    return results
+
+
+def _plain(value):
+    """A probe's value as the child sends it: tensors as numpy arrays."""
+    if hasattr(value, "detach"):
+        return value.detach().numpy()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+@pytest.mark.parametrize("file", ["probes.py", "checks.py"])
+def test_points_add_up_per_question(file):
+    config = load_config(ASSIGNMENT)
+    specs = load_probes(config.folder / file)
+    for question in config.autograded_questions:
+        assert sum(spec.points for spec in specs if spec.question == question.id) == question.points
+    assert {spec.question for spec in specs} == {q.id for q in config.autograded_questions}
+
+
+@pytest.mark.parametrize("file", ["probes.py", "checks.py"])
+def test_the_reference_passes_every_probe_and_check_here_too(reference, file):
+    for name, (spec, result) in _run(paths.assignment_dir(ASSIGNMENT) / file, reference).items():
+        assert judge(spec, result, result).score == 1, name
+
+
+def test_hints_quote_no_numbers():
+    """Hints say what is asked (equation (3), eps, LeakyReLU's default slope), never a value."""
+    for spec in load_probes(paths.assignment_dir(ASSIGNMENT) / "probes.py"):
+        assert re.findall(r"\d+\.\d+|\d{2,}|\d+e-?\d+", spec.hint) == [], spec.name
