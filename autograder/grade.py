@@ -31,6 +31,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
@@ -388,6 +389,12 @@ class _Batch:
         return hashlib.sha256("\0".join(parts).encode()).digest()
 
 
+# CPython 3.11's AST builder keeps its recursion depth in shared state: two threads parsing at once
+# can fail with "SystemError: AST constructor recursion depth mismatch". Parsing is quick and holds
+# the GIL anyway; only the sandbox runs need to overlap.
+AST_LOCK = threading.Lock()
+
+
 def grade_submission(submission: Submission, batch: _Batch) -> tuple[StudentResult, bool]:
     """(result, reused): the saved result when its fingerprint matches (and not `force`), else a
     new grading. Exceptions other than the submission's own failures propagate."""
@@ -409,7 +416,8 @@ def grade_submission(submission: Submission, batch: _Batch) -> tuple[StudentResu
         nb = read_notebook(submission.path, keep_outputs=False, notes=read_notes)
     except NotebookError as error:
         return _Grading(submission.student, str(submission.path), config, fingerprint).unreadable(str(error)), False
-    extraction = extract(nb)
+    with AST_LOCK:
+        extraction = extract(nb)
     extraction.notes = read_notes
     return grade_notebook(nb, extraction, config, batch.zygote, batch.reference, batch.seed,
                           submission.student, str(submission.path), fingerprint), False
@@ -422,9 +430,11 @@ def grade_notebook(nb, extraction: Extraction, config: GradingConfig, zygote: Zy
     `grade_submission` and by `autograder check` (with the visible checks as `config.probes`)."""
     grading = _Grading(student, notebook, config, fingerprint)
     grading.record_extraction(extraction)
-    # Syntax errors are reported with the extraction; the other rules explain what was dropped.
-    grading.notes += [_with_fix(v) for v in check_rules(nb, list(config.allowed_imports)) if v.rule != "syntax-error"]
-    blocked = grading.check_names(extraction, nb)
+    with AST_LOCK:
+        # Syntax errors are reported with the extraction; the other rules explain what was dropped.
+        grading.notes += [_with_fix(v) for v in check_rules(nb, list(config.allowed_imports))
+                          if v.rule != "syntax-error"]
+        blocked = grading.check_names(extraction, nb)
     to_run = [spec.name for spec in config.probes if spec.question not in blocked]
     outcome = zygote.run(_job(extraction.source, config, to_run, seed), config.limits) if to_run else None
     return grading.judge_all(outcome, blocked, reference)
