@@ -209,18 +209,22 @@ class _Reader:
                                         bool: "true or false"}[kind] for kind in kinds)
                 raise self.error(f"{where}.{key}", f"must be {expected}, not {value!r}")
 
+    def array_entry(self, entry, keys: dict, where: str, required: tuple[str, ...]) -> None:
+        """Check one table of a [[questions]] or [[names]] array: its kinds and its required keys."""
+        if not isinstance(entry, dict):
+            raise self.error(where, "must be a table")
+        self.typed(entry, keys, where)
+        for key in required:
+            if key not in entry:
+                raise self.error(f"{where}.{key}", "is required")
+
     def questions(self, entries) -> tuple[Question, ...]:
         if not isinstance(entries, list) or not entries:
             raise self.error("questions", "needs at least one [[questions]] table")
         questions = []
         for number, entry in enumerate(entries, start=1):
             where = f"questions[{number}]"
-            if not isinstance(entry, dict):
-                raise self.error(where, "must be a table")
-            self.typed(entry, QUESTION_KEYS, where)
-            for key in ("id", "points"):
-                if key not in entry:
-                    raise self.error(f"{where}.{key}", "is required")
+            self.array_entry(entry, QUESTION_KEYS, where, required=("id", "points"))
             if not math.isfinite(entry["points"]) or entry["points"] <= 0:
                 raise self.error(f"{where}.points", f"must be positive, not {entry['points']!r}")
             if entry["id"] in {q.id for q in questions}:
@@ -236,12 +240,7 @@ class _Reader:
         names = []
         for number, entry in enumerate(entries, start=1):
             where = f"names[{number}]"
-            if not isinstance(entry, dict):
-                raise self.error(where, "must be a table")
-            self.typed(entry, NAME_KEYS, where)
-            for key in ("name", "kind", "question"):
-                if key not in entry:
-                    raise self.error(f"{where}.{key}", "is required")
+            self.array_entry(entry, NAME_KEYS, where, required=("name", "kind", "question"))
             if not entry["name"].isidentifier():
                 raise self.error(f"{where}.name", f"{entry['name']!r} is not a Python name")
             if entry["kind"] not in NAME_KINDS:
