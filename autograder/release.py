@@ -138,8 +138,12 @@ def _write_check_bundle(assignment: str, folder: Path, root: Path, zygote: Zygot
         raise ReleaseError(f"cannot write the check bundle of {assignment!r}: {error}") from None
     leaks = find_probe_leaks(config, folder)
     if leaks:
-        raise ReleaseError(f"refusing to release {assignment!r}: the student folder would "
-                           "still contain\n  " + "\n  ".join(leaks))
+        raise _refusal(assignment, "folder", leaks)
+
+
+def _refusal(assignment: str, where: str, leaks) -> ReleaseError:
+    return ReleaseError(f"refusing to release {assignment!r}: the student {where} would still contain\n  "
+                        + "\n  ".join(map(str, leaks)))
 
 
 def _nbgrader_reason(log: str) -> str:
@@ -173,8 +177,7 @@ def generate(assignment: str, destination: Path, root: Path = paths.REPO_ROOT, *
         release_nb = nbformat.read(generated / source_nb_path.name, as_version=4)
         leaks = find_leaks(nbformat.read(source_nb_path, as_version=4), release_nb)
         if leaks:
-            raise ReleaseError(f"refusing to release {assignment!r}: the student notebook would "
-                               "still contain\n  " + "\n  ".join(map(str, leaks)))
+            raise _refusal(assignment, "notebook", leaks)
         shutil.copy2(root / "utils.py", generated / "utils.py")
         _write_check_bundle(assignment, generated, root, zygote)
         if destination.exists():
