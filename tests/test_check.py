@@ -295,8 +295,7 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch):
 @pytest.fixture(scope="module")
 def zygote(course):
     """One sandbox for the tests below; numpy is all the tiny course needs, so it starts quickly."""
-    hidden = (paths.assignment_dir(ASSIGNMENT, course), paths.source_notebook(ASSIGNMENT, course).parent)
-    with Zygote(Limits(wall_seconds=30, cpu_seconds=30, memory_mb=1024), preload=("numpy",), hide=hidden) as running:
+    with Zygote(Limits(wall_seconds=30, cpu_seconds=30, memory_mb=1024), preload=("numpy",)) as running:
         yield running
 
 

@@ -20,7 +20,7 @@ def graded(tmp_path_factory):
     for student, answer in STUDENTS.items():
         write_submission(folder / "in" / f"toy_{student}.ipynb", answer)
     config = load_config(TOY)
-    with Zygote(config.limits, preload=("numpy",), hide=[tmp_path_factory.getbasetemp(), TOY]) as zygote:
+    with Zygote(config.limits, preload=("numpy",)) as zygote:
         result = grade_assignment(config, folder / "in", folder / "out", progress=False, zygote=zygote)
     written = write_reports(result, folder / "out")
     return result, folder / "out", written
