@@ -7,9 +7,11 @@ Student notebooks are the clean one with one cell changed. Its cells, numbered a
 1 intro (markdown), 2 imports, 3 "Q1", 4 `square`, 5 "Q2", 6 `Scaler`, 7 "Try them", 8 a try-out call.
 """
 import builtins
+import functools
 import io
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import pytest
 from autograder import bundle, check, paths, release
 from autograder.check import Problem, QuestionResult, check_notebook
 from autograder.notebook import NotebookError
-from autograder.sandbox import Limits, Zygote
+from autograder.sandbox import Limits, SandboxError, Zygote
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
 ASSIGNMENT = "tiny_check"
@@ -310,7 +312,7 @@ def test_failing_visible_checks_are_shown_but_do_not_change_the_exit_code(course
     # `^` is exclusive or, not a power: wrong for integers, an error for float arrays.
     report = check_notebook(write(tmp_path, notebook({4: SQUARE.replace("x * x", "x ^ 2")})),
                             root=course, zygote=zygote)
-    assert (report.problems, report.exit_code) == ([], 0)
+    assert (report.problems, report.status, report.exit_code) == ([], "exception in probe", 0)
     q1, q2 = report.questions
     assert (q1.question, q1.passed, q1.score, q1.checks, q1.failed) == ("Q1", False, 0.0, 2, 2)
     assert q1.messages[0] == "your value differs from the expected value. square of a whole number is not right."
@@ -332,7 +334,7 @@ def test_a_module_that_fails_to_load_is_a_problem(course, tmp_path, zygote):
         "The extracted module fails when it is imported (NameError: name 'undefined_size' is not defined), "
         "so every autograded question would score 0.",
         "make every definition work without the cells the grader drops (see `autograder extract`)")]
-    assert report.exit_code == 1
+    assert (report.status, report.exit_code) == ("exception at import", 1)
     assert [(q.question, q.passed, q.messages) for q in report.questions] == [
         ("Q1", False, ["not run: your module failed to load (NameError)"]),
         ("Q2", False, ["not run: your module failed to load (NameError)"])]
@@ -369,7 +371,7 @@ def test_main_runs_the_visible_checks_without_ever_opening_the_hidden_probes(cou
     assert json.loads(output.out) == {
         "notebook": str(path), "assignment": ASSIGNMENT, "assignment_from": "file name", "ok": True,
         "exit_code": 0, "notes": [], "problems": [],
-        "checks": {"note": "", "questions": [
+        "checks": {"note": "", "status": "ok", "questions": [
             {"question": "Q1", "passed": True, "score": 1.0, "checks": 2, "failed": 0, "messages": []},
             {"question": "Q2", "passed": True, "score": 1.0, "checks": 1, "failed": 0, "messages": []}]},
     }
@@ -409,7 +411,7 @@ def test_the_release_folder_alone_is_enough_to_check(handed_out, tmp_path, monke
     assert SECRET not in output.out + output.err
     report = json.loads(output.out)
     assert (report["assignment"], report["assignment_from"], report["exit_code"]) == (ASSIGNMENT, "check bundle", 0)
-    assert report["checks"] == {"note": "", "questions": [
+    assert report["checks"] == {"note": "", "status": "ok", "questions": [
         {"question": "Q1", "passed": True, "score": 1.0, "checks": 2, "failed": 0, "messages": []},
         {"question": "Q2", "passed": True, "score": 1.0, "checks": 1, "failed": 0, "messages": []}]}
 
@@ -447,3 +449,54 @@ def test_an_assignment_other_than_the_bundles_is_a_clear_error(handed_out, tmp_p
     assert check.main(path, "tiny", root=tmp_path) == 2
     assert capsys.readouterr().err == (f"cannot check: the check bundle beside {path.name} ({path.parent / 'check'}) "
                                        "is for assignment 'tiny_check', not 'tiny'\n")
+
+
+# ---- a run the sandbox stops: the exit code and the words of `autograder grade` -----------------
+
+def tight_copy(handed_out: Path, tmp_path: Path) -> Path:
+    """A student's copy of the release folder whose grading.toml gives the sandbox small limits."""
+    folder = student_copy(handed_out, tmp_path)
+    config = folder / "check" / "grading.toml"
+    limits = "[limits]\nwall_seconds = 3\ncpu_seconds = 10\nmemory_mb = 256\n\n"
+    config.write_text(re.sub(r"\[limits\][^\[]*", limits, config.read_text()))
+    return folder
+
+
+# A statement in Scaler's class body runs when the module is imported; grade's status for it.
+AT_IMPORT = {
+    "harmless": ("pass", "ok"),
+    "endless loop": ("while True:\n        pass", "time limit"),
+    "unbounded memory": ("hoard = [bytearray(2**20) for _ in iter(int, 1)]", "memory limit"),
+    "os._exit": ('__import__("os")._exit(0)', "crashed (exit code 0)"),
+    "SystemExit": ("raise SystemExit(0)", "exception at import"),
+}
+
+
+@pytest.mark.parametrize("statement, status", AT_IMPORT.values(), ids=AT_IMPORT.keys())
+def test_a_run_that_would_not_grade_exits_1_with_grades_status(handed_out, tmp_path, zygote, monkeypatch, capsys,
+                                                               statement, status):
+    folder = tight_copy(handed_out, tmp_path)
+    path = write(folder, notebook({6: SCALER.replace("class Scaler:\n", f"class Scaler:\n    {statement}\n\n")}))
+    monkeypatch.setattr(check, "check_notebook", functools.partial(check_notebook, zygote=zygote))
+    exit_code = check.main(path, root=tmp_path)
+    out = capsys.readouterr().out
+    assert f"\n  status as graded: {status}\n" in out
+    if status == "ok":
+        assert exit_code == 0 and "\nOK: " in out
+        return
+    assert exit_code == 1 and "\nNOT READY: fix the 1 problem above before handing in." in out
+    report = check_notebook(path, root=tmp_path, zygote=zygote)
+    assert report.to_json()["checks"]["status"] == status
+    [problem] = report.problems
+    assert problem.rule == ("does-not-load" if status == "exception at import" else "run-stopped")
+    assert problem.message in out and (status == "exception at import" or f"({status})" in problem.message)
+    assert all(not question.passed for question in report.questions)
+
+
+def test_a_sandbox_that_fails_means_the_notebook_could_not_be_checked(course, tmp_path, monkeypatch, capsys):
+    def failing(*args, **kwargs):
+        raise SandboxError("the sandbox zygote did not start: it exited")
+
+    monkeypatch.setattr(check, "check_notebook", failing)
+    assert check.main(write(tmp_path, notebook()), root=course) == 2
+    assert capsys.readouterr().err == "cannot check: the sandbox zygote did not start: it exited\n"
