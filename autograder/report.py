@@ -61,7 +61,8 @@ def points(value: float | None) -> str:
 def write_csv(result: ClassResult, path: Path) -> Path:
     """One row per student: autograded total and maximum, each question's points (empty for a
     question graded by hand), status, and the manual questions still to grade (`;`-separated).
-    Points are numbers; text cells cannot be read as formulas (`csv_cell`)."""
+    Points stay numbers; the cells a submission can reach (student id, status) cannot be read as
+    formulas (`csv_cell`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
@@ -71,7 +72,7 @@ def write_csv(result: ClassResult, path: Path) -> Path:
             scores = {q.id: points(q.points) for q in student.questions}
             writer.writerow([csv_cell(student.student), points(student.total), points(student.max_total),
                              *(scores.get(q.id, "") for q in result.config.questions), csv_cell(student.status),
-                             csv_cell(";".join(q.id for q in student.manual_pending))])
+                             ";".join(q.id for q in student.manual_pending)])
     return path
 
 
