@@ -462,35 +462,40 @@ def tight_copy(handed_out: Path, tmp_path: Path) -> Path:
     return folder
 
 
-# A statement in Scaler's class body runs when the module is imported; grade's status for it.
-AT_IMPORT = {
-    "harmless": ("pass", "ok"),
-    "endless loop": ("while True:\n        pass", "time limit"),
-    "unbounded memory": ("hoard = [bytearray(2**20) for _ in iter(int, 1)]", "memory limit"),
-    "os._exit": ('__import__("os")._exit(0)', "crashed (exit code 0)"),
-    "SystemExit": ("raise SystemExit(0)", "exception at import"),
+def scaler_running_at_import(statement: str):
+    """The clean notebook with `statement` in Scaler's class body, which runs when the module loads."""
+    return notebook({6: SCALER.replace("class Scaler:\n", f"class Scaler:\n    {statement}\n\n")})
+
+
+# A statement that stops grading, grade's status for it, and the problem check reports.
+STOPS_GRADING = {
+    "endless loop": ("while True:\n        pass", "time limit", "run-stopped"),
+    "unbounded memory": ("hoard = [bytearray(2**20) for _ in iter(int, 1)]", "memory limit", "run-stopped"),
+    "os._exit": ('__import__("os")._exit(0)', "crashed (exit code 0)", "run-stopped"),
+    "SystemExit": ("raise SystemExit(0)", "exception at import", "does-not-load"),
 }
 
 
-@pytest.mark.parametrize("statement, status", AT_IMPORT.values(), ids=AT_IMPORT.keys())
-def test_a_run_that_would_not_grade_exits_1_with_grades_status(handed_out, tmp_path, zygote, monkeypatch, capsys,
-                                                               statement, status):
-    folder = tight_copy(handed_out, tmp_path)
-    path = write(folder, notebook({6: SCALER.replace("class Scaler:\n", f"class Scaler:\n    {statement}\n\n")}))
+@pytest.mark.parametrize("statement, status, rule", STOPS_GRADING.values(), ids=STOPS_GRADING.keys())
+def test_a_notebook_whose_run_would_stop_exits_1_with_grades_status(handed_out, tmp_path, zygote, monkeypatch,
+                                                                    capsys, statement, status, rule):
+    path = write(tight_copy(handed_out, tmp_path), scaler_running_at_import(statement))
     monkeypatch.setattr(check, "check_notebook", functools.partial(check_notebook, zygote=zygote))
-    exit_code = check.main(path, root=tmp_path)
+    assert check.main(path, root=tmp_path) == 1
     out = capsys.readouterr().out
     assert f"\n  status as graded: {status}\n" in out
-    if status == "ok":
-        assert exit_code == 0 and "\nOK: " in out
-        return
-    assert exit_code == 1 and "\nNOT READY: fix the 1 problem above before handing in." in out
+    assert out.endswith("\nNOT READY: fix the 1 problem above before handing in.\n")
     report = check_notebook(path, root=tmp_path, zygote=zygote)
-    assert report.to_json()["checks"]["status"] == status
     [problem] = report.problems
-    assert problem.rule == ("does-not-load" if status == "exception at import" else "run-stopped")
-    assert problem.message in out and (status == "exception at import" or f"({status})" in problem.message)
-    assert all(not question.passed for question in report.questions)
+    assert problem.rule == rule and problem.message in out
+    assert (report.status, report.to_json()["checks"]["status"]) == (status, status)
+    assert not any(question.passed for question in report.questions)
+
+
+def test_the_small_limits_let_a_harmless_notebook_grade(handed_out, tmp_path, zygote):
+    report = check_notebook(write(tight_copy(handed_out, tmp_path), scaler_running_at_import("pass")),
+                            root=tmp_path, zygote=zygote)
+    assert (report.problems, report.status, report.exit_code) == ([], "ok", 0)
 
 
 def test_a_sandbox_that_fails_means_the_notebook_could_not_be_checked(course, tmp_path, monkeypatch, capsys):
