@@ -1,0 +1,52 @@
+"""How much memory reading a JSON text would take, found without parsing it.
+
+`json.loads` builds one Python object per value, and small values cost far more than their text:
+`[],` is 3 bytes of text and about 90 bytes of list, so a file of empty lists needs some 30 times its
+size. `parse_cost` bounds that from counts that need no objects: each value follows a `[`, `:` or
+`,` outside strings (or starts the text), each `{` starts an object (a dict, copied into a
+NotebookNode), and each character in a string is at most 4 bytes.
+
+Strings are skipped in chunks so that the scan itself stays small: within a chunk, escaped quotes
+are removed and the text split at the remaining quotes, every other piece being outside strings.
+"""
+from __future__ import annotations
+
+CHUNK = 2**20
+# Upper bounds for CPython 3.11 over all of notebook.read_notebook (parsing, repairs and the
+# NotebookNode copy), with a margin over what tracemalloc measured on the costliest shapes: 128
+# bytes per empty list, 504 per empty object, 744 per one-key object, 171 per key of a large object
+# (tests/test_notebook.py checks the bound on each).
+BYTES_PER_VALUE = 200
+BYTES_PER_OBJECT = 600
+BYTES_PER_STRING_CHAR = 4
+
+
+def parse_cost(text: str) -> int:
+    """Bytes of Python objects that parsing `text` (and making a notebook of it) needs at most."""
+    values, objects, string_chars = 1, 0, 0
+    in_string = False  # at the start of the chunk
+    for chunk in _chunks(text):
+        # An escaped backslash or quote never ends a string; pairs of backslashes go first so that
+        # `\\"` still ends one.
+        chunk = chunk.replace("\\\\", "").replace('\\"', "")
+        pieces = chunk.split('"')
+        outside = "".join(pieces[1::2] if in_string else pieces[0::2])
+        values += outside.count("[") + outside.count(":") + outside.count(",")
+        objects += outside.count("{")
+        string_chars += len(chunk) - len(outside)
+        in_string ^= len(pieces) % 2 == 0  # an odd number of quotes
+    width = 1 if text.isascii() else BYTES_PER_STRING_CHAR
+    return values * BYTES_PER_VALUE + objects * BYTES_PER_OBJECT + string_chars * width
+
+
+def _chunks(text: str):
+    """`text` in pieces of about CHUNK characters, never splitting a run of backslashes from the
+    character it escapes."""
+    start = 0
+    while start < len(text):
+        end = min(start + CHUNK, len(text))
+        while end < len(text) and text[end - 1] == "\\":
+            end += 1
+        yield text[start:end]
+        start = end
+
