@@ -33,7 +33,7 @@ import nbformat
 from nbformat.v4.nbbase import random_cell_id
 from nbformat.v4.rwbase import rejoin_lines, strip_transient
 
-from autograder.json_cost import parse_cost
+from autograder.json_cost import parse_cost, quick_cost
 
 # The largest notebook file anything in the kit reads or unpacks (outputs are most of a big one).
 MAX_NOTEBOOK_BYTES = 200 * 2**20
@@ -120,6 +120,8 @@ def _decode(path: Path, raw: bytes, notes: list[str]) -> str:
 
 
 def _check_parse_cost(path: Path, text: str) -> None:
+    if quick_cost(text) <= MAX_PARSE_BYTES:
+        return
     cost = parse_cost(text)
     if cost > MAX_PARSE_BYTES:
         raise NotebookError(

@@ -8,7 +8,7 @@ import nbformat.v4 as v4
 import pytest
 
 from autograder import json_cost, notebook
-from autograder.json_cost import parse_cost
+from autograder.json_cost import parse_cost, quick_cost
 from autograder.notebook import NotebookError, notebook_metadata_assignment, read_notebook
 
 NBFORMAT_FIXTURES = Path(__file__).parent / "fixtures" / "nbformat"
@@ -264,6 +264,7 @@ def test_parse_cost_bounds_what_reading_takes(tmp_path, shape):
         tracemalloc.stop()
     text_copies = 3 * len(text.encode())  # the bytes read, the text decoded from them, the scan's copies
     assert peak <= parse_cost(text) + text_copies
+    assert parse_cost(text) <= quick_cost(text)
 
 
 def test_notebook_whose_objects_would_exceed_the_memory_allowed_is_refused_unparsed(tmp_path, monkeypatch):
@@ -291,3 +292,4 @@ def test_parse_cost_counts_values_outside_strings_only(monkeypatch, chunk):
     assert parse_cost(r'["[,:{", "a\\"]') == 3 * value + 9 * char
     assert parse_cost(r'["a\\\"[,b"]') == 2 * value + 6 * char
     assert parse_cost('["ü"]') == 2 * value + 3 * json_cost.BYTES_PER_STRING_CHAR
+    assert quick_cost(r'["[,:{", "a\\"]') == 6 * value + json_cost.BYTES_PER_OBJECT + 15 * char
