@@ -6,10 +6,11 @@ size. `parse_cost` bounds that from counts that need no objects: each value foll
 `,` outside strings (or starts the text), each `{` starts an object (a dict, copied into a
 NotebookNode), and each character in a string is at most 4 bytes.
 
-`quick_cost` takes every character for structure, which needs only a few `str.count`: enough for
-nearly every notebook. `parse_cost` skips strings, in chunks so that the scan itself stays small:
-within a chunk, escaped quotes are removed and the text split at the remaining quotes, every other
-piece being outside strings.
+`cost_bound` tries the cheapest bound first: the length times the costliest character (enough for
+any notebook under about 1.7 MB), then `quick_cost`, which takes every character for structure and
+needs only a few `str.count`, and only then `parse_cost`, which skips strings. It does so in chunks,
+so that the scan itself stays small: within a chunk, escaped quotes are removed and the text split
+at the remaining quotes, every other piece being outside strings.
 """
 from __future__ import annotations
 
@@ -21,6 +22,15 @@ CHUNK = 2**20
 BYTES_PER_VALUE = 200
 BYTES_PER_OBJECT = 600
 BYTES_PER_STRING_CHAR = 4
+
+
+def cost_bound(text: str, limit: int) -> int:
+    """An upper bound of `parse_cost(text)`, exact when the cheaper bounds are over `limit`."""
+    by_length = BYTES_PER_VALUE + len(text) * (BYTES_PER_OBJECT + BYTES_PER_STRING_CHAR)
+    if by_length <= limit:
+        return by_length
+    quick = quick_cost(text)
+    return quick if quick <= limit else parse_cost(text)
 
 
 def quick_cost(text: str) -> int:

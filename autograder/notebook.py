@@ -18,8 +18,8 @@ Choices:
   version may add some) becomes a raw cell, which keeps the cell numbers a student sees and grades
   nothing in it.
 - Memory is bounded before parsing: a file over MAX_NOTEBOOK_BYTES is refused unread, and JSON whose
-  objects would take more than MAX_PARSE_BYTES (`json_cost.parse_cost`: nested empty lists need 40
-  times their size) is refused unparsed.
+  objects would take more than MAX_PARSE_BYTES (`json_cost`: a file of empty lists needs 40 times
+  its size) is refused unparsed.
 - Outputs are kept by default (PDF export needs them); `keep_outputs=False` drops them as soon as the
   JSON is parsed, which is what grading wants. Reading a 100 MB notebook of outputs takes about a
   quarter of a second either way, and some 2-3 times the file size in memory.
@@ -33,7 +33,7 @@ import nbformat
 from nbformat.v4.nbbase import random_cell_id
 from nbformat.v4.rwbase import rejoin_lines, strip_transient
 
-from autograder.json_cost import parse_cost, quick_cost
+from autograder.json_cost import cost_bound
 
 # The largest notebook file anything in the kit reads or unpacks (outputs are most of a big one).
 MAX_NOTEBOOK_BYTES = 200 * 2**20
@@ -120,9 +120,7 @@ def _decode(path: Path, raw: bytes, notes: list[str]) -> str:
 
 
 def _check_parse_cost(path: Path, text: str) -> None:
-    if quick_cost(text) <= MAX_PARSE_BYTES:
-        return
-    cost = parse_cost(text)
+    cost = cost_bound(text, MAX_PARSE_BYTES)
     if cost > MAX_PARSE_BYTES:
         raise NotebookError(
             f"Cannot read {path}: its JSON holds so many small values that reading it would take about "

@@ -8,7 +8,7 @@ import nbformat.v4 as v4
 import pytest
 
 from autograder import json_cost, notebook
-from autograder.json_cost import parse_cost, quick_cost
+from autograder.json_cost import cost_bound, parse_cost, quick_cost
 from autograder.notebook import NotebookError, notebook_metadata_assignment, read_notebook
 
 NBFORMAT_FIXTURES = Path(__file__).parent / "fixtures" / "nbformat"
@@ -293,3 +293,11 @@ def test_parse_cost_counts_values_outside_strings_only(monkeypatch, chunk):
     assert parse_cost(r'["a\\\"[,b"]') == 2 * value + 6 * char
     assert parse_cost('["ü"]') == 2 * value + 3 * json_cost.BYTES_PER_STRING_CHAR
     assert quick_cost(r'["[,:{", "a\\"]') == 6 * value + json_cost.BYTES_PER_OBJECT + 15 * char
+
+
+def test_cost_bound_scans_strings_only_when_cheaper_bounds_are_over_the_limit():
+    text = r'["[,:{", "a\\"]'
+    by_length = json_cost.BYTES_PER_VALUE + 15 * (json_cost.BYTES_PER_OBJECT + json_cost.BYTES_PER_STRING_CHAR)
+    assert cost_bound(text, by_length) == by_length
+    assert cost_bound(text, by_length - 1) == quick_cost(text)
+    assert cost_bound(text, quick_cost(text) - 1) == parse_cost(text)
