@@ -227,7 +227,8 @@ def test_files_over_the_size_limit_are_found_but_not_read(tmp_path, monkeypatch)
     monkeypatch.setattr(notebook, "MAX_NOTEBOOK_BYTES", 2**20)
     path = touch(tmp_path / "in" / "toy_alice.ipynb", "{" + " " * 2**20 + "}")
     [alice] = find_submissions(tmp_path / "in", "toy", tmp_path / "unpacked")
-    assert alice.problem == f"{path} is larger than 1 MB, the limit for a notebook (clear its outputs and save it again)"
+    assert alice.problem == (f"{path} is larger than 1 MB, the limit for a notebook (clear its outputs and "
+                             "save it again)")
 
 
 def test_no_notebooks_is_an_error(tmp_path):

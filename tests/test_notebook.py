@@ -234,6 +234,36 @@ def test_an_integer_too_long_for_python_is_a_clear_error(tmp_path):
     assert "holds a value Python cannot read" in read_error(path)
 
 
+
+def test_outputs_are_kept_by_default_and_dropped_on_request(tmp_path):
+    nb = v4.new_notebook(cells=[v4.new_code_cell("print(1)", outputs=[v4.new_output("stream", text="1\n")])])
+    path = write(tmp_path, nbformat.writes(nb))
+    assert read_notebook(path).cells[0].outputs[0].text == "1\n"
+    assert read_notebook(path, keep_outputs=False).cells[0].outputs == []
+
+
+def test_a_100_megabyte_notebook_of_outputs_reads_without_its_outputs(tmp_path):
+    # 100 display outputs of 1 MB each, written as raw JSON text to keep the test quick.
+    image = json.dumps({"output_type": "display_data", "metadata": {}, "data": {"image/png": "A" * 1_000_000}})
+    cell = ('{"cell_type": "code", "execution_count": 1, "metadata": {}, "source": ["x = 1\\n", "y = 2"], '
+            '"outputs": [' + image + "]}")
+    text = '{"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [' + ", ".join([cell] * 100) + "]}"
+    path = write(tmp_path, text)
+    assert path.stat().st_size > 100_000_000
+    nb = read_notebook(path, keep_outputs=False)
+    assert len(nb.cells) == 100
+    assert all(c.source == "x = 1\ny = 2" and c.outputs == [] for c in nb.cells)
+
+
+def test_notebook_metadata_assignment():
+    nb = v4.new_notebook()
+    assert notebook_metadata_assignment(nb) is None
+    nb.metadata["course_kit"] = {"assignment": "hopfield_batchnorm"}
+    assert notebook_metadata_assignment(nb) == "hopfield_batchnorm"
+    for odd in ({"assignment": 3}, {"assignment": "  "}, "hopfield_batchnorm"):
+        nb.metadata["course_kit"] = odd
+        assert notebook_metadata_assignment(nb) is None
+
 # ---- memory: what parsing would cost is bounded before parsing -------------------------------------
 
 def with_payload(payload: str) -> str:
