@@ -231,13 +231,12 @@ AST_LOCK = threading.Lock()
 def grade_submission(submission: Submission, batch: _Batch) -> tuple[StudentResult, bool]:
     """(result, reused): the saved result when its fingerprint matches (and not `force`), else a
     new grading. Exceptions other than the submission's own failures propagate."""
-    config = batch.config
     try:
         data = submission.problem.encode() if submission.problem else submission.path.read_bytes()
     except OSError as error:
         submission = replace(submission, problem=f"cannot read {submission.path} ({error.strerror})")
         data = submission.problem.encode()
-    found = "\0".join((*submission.notes, str(submission.duplicate))).encode()
+    found = "\0".join(submission.notes).encode()  # a duplicate has a note naming the others
     fingerprint = hashlib.sha256(batch.fingerprint_base + data + found).hexdigest()
     saved = _saved_result(batch.results_dir / f"{submission.student}.json", fingerprint)
     if saved is not None and not batch.force:
@@ -246,6 +245,7 @@ def grade_submission(submission: Submission, batch: _Batch) -> tuple[StudentResu
 
 
 def _grade_file(submission: Submission, batch: _Batch, fingerprint: str) -> StudentResult:
+    """Read, extract and grade the notebook; "unreadable notebook" when finding or reading it failed."""
     config = batch.config
     if submission.problem:
         return _Grading(submission.student, str(submission.path), config, fingerprint).unreadable(submission.problem)
