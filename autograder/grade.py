@@ -44,7 +44,8 @@ from autograder.names import required_name_problems
 from autograder.notebook import NotebookError, read_notebook
 from autograder.probes import ReferenceFailure, Verdict, judge
 from autograder.rules import check_rules
-from autograder.sandbox import ChildOutcome, Zygote
+from autograder.probe_runs import ProbeRun, run_probes
+from autograder.sandbox import Zygote
 
 log = logging.getLogger(__name__)
 
@@ -283,8 +284,8 @@ def grade_notebook(nb, extraction: Extraction, config: GradingConfig, zygote: Zy
                           if v.rule != "syntax-error"]
         blocked = grading.check_names(extraction, nb)
     to_run = [spec.name for spec in config.probes if spec.question not in blocked]
-    outcome = zygote.run(_job(extraction.source, config, to_run, seed), config.limits) if to_run else None
-    return grading.judge_all(outcome, blocked, reference)
+    run = run_probes(zygote, _job(extraction.source, config, to_run, seed), config.limits) if to_run else None
+    return grading.judge_all(run, blocked, reference)
 
 
 def _with_fix(problem) -> str:
@@ -344,30 +345,32 @@ class _Grading:
             self.problems.append(f"missing name {', '.join(missing)}")
         return blocked
 
-    def judge_all(self, outcome: ChildOutcome | None, blocked: dict[str, str], reference: Reference) -> StudentResult:
-        results = outcome.results if outcome else {}
-        missing_reason = self._read_outcome(outcome) if outcome else ""
+    def judge_all(self, run: ProbeRun | None, blocked: dict[str, str], reference: Reference) -> StudentResult:
+        results = run.results if run else {}
+        missing_reason = self._read_outcome(run) if run else ""
         verdicts, errors = {}, {}
         for spec in self.config.probes:
             if spec.question in blocked:
                 verdicts[spec.name] = Verdict(0.0, "not run: a name this question needs is missing")
                 continue
             result = results.get(spec.name)
-            verdicts[spec.name] = judge(spec, result, reference.results.get(spec.name), missing_reason)
+            why = run.stopped.get(spec.name, missing_reason) if run else missing_reason
+            verdicts[spec.name] = judge(spec, result, reference.results.get(spec.name), why)
             if result is not None and "error" in result:
                 errors[spec.name] = result["error"]
         if errors:
             self.problems.append("exception in probe")
         return self.result(verdicts, blocked)
 
-    def _read_outcome(self, outcome: ChildOutcome) -> str:
+    def _read_outcome(self, run: ProbeRun) -> str:
         """Record the child's fate; return why probes it did not answer were not run."""
+        outcome = run.outcome
         self.details = {"sandbox": outcome.status, "detail": outcome.detail, "exit_code": outcome.exit_code,
                         "signal": outcome.signal, "elapsed": round(outcome.elapsed, 3),
                         "cpu_seconds": round(outcome.cpu_seconds, 3),
                         "stdout_tail": outcome.stdout_tail[-2000:], "stderr_tail": outcome.stderr_tail[-2000:]}
-        if outcome.status == "ok" and outcome.load_error:
-            error = self.details["load_error"] = outcome.load_error
+        if run.load_error:
+            error = self.details["load_error"] = run.load_error
             self.problems.append("exception at import")
             self.notes.append(f"Your module failed to load: {error['type']}: {error['message']}")
             return f"your module failed to load ({error['type']})"
@@ -381,7 +384,7 @@ class _Grading:
         return f"your code was stopped before this test ran ({status})"
 
     @staticmethod
-    def _crash_status(outcome: ChildOutcome) -> str:
+    def _crash_status(outcome) -> str:
         return f"crashed (signal {outcome.signal})" if outcome.signal else f"crashed (exit code {outcome.exit_code})"
 
     def result(self, verdicts: dict[str, Verdict], blocked: dict[str, str]) -> StudentResult:
@@ -415,13 +418,15 @@ def _grader_error(submission: Submission, config: GradingConfig, error: Exceptio
 
 def grade_assignment(assignment: str | GradingConfig, submissions: Path, out_dir: Path, jobs: int = 2,
                      force: bool = False, autolab: bool = False, progress: bool = True, *,
-                     zygote: Zygote | None = None, root: Path = paths.REPO_ROOT) -> ClassResult:
+                     zygote: Zygote | None = None, root: Path = paths.REPO_ROOT,
+                     allow_weak_sandbox: bool = False) -> ClassResult:
     """Grade every submission in `submissions` (see `find_submissions`) into `out_dir/results/`.
 
-    `zygote`: an already running Zygote to use (tests share one); it must hide `submissions` and
-    `out_dir` from its children. Without one, a Zygote is started for the batch that hides them,
-    the grader's folder and the reference's.
-    Raises ConfigError, discovery.DiscoveryError or ReferenceSolutionError before grading anyone.
+    `zygote`: an already running Zygote to use (tests share one); without one, a Zygote is started
+    for the batch, which refuses to run where this machine cannot isolate a child unless
+    `allow_weak_sandbox` (every report then says which protections were missing).
+    Raises ConfigError, discovery.DiscoveryError, ReferenceSolutionError or SandboxError before
+    grading anyone.
     """
     config = assignment if isinstance(assignment, GradingConfig) else load_config(assignment, root)
     submissions, out_dir = Path(submissions).resolve(), Path(out_dir).resolve()
@@ -429,8 +434,7 @@ def grade_assignment(assignment: str | GradingConfig, submissions: Path, out_dir
     results_dir = out_dir / "results"
     results_dir.mkdir(exist_ok=True)
     seed = batch_seed(config.assignment)
-    hidden = (submissions, out_dir, config.folder, config.source_path.parent)
-    with _batch_log(out_dir / "grade.log"), running_zygote(zygote, config, hidden) as running:
+    with _batch_log(out_dir / "grade.log"), running_zygote(zygote, config, allow_weak_sandbox) as running:
         found = find_submissions(submissions, config.assignment, out_dir / "unpacked")
         isolation = running.isolation.describe() if running.isolation else "unknown"
         log.info("grading %d submissions of %s (seed %d); sandbox: %s", len(found), config.assignment, seed,
@@ -496,10 +500,10 @@ def _batch_log(path: Path):
 
 
 @contextlib.contextmanager
-def running_zygote(zygote: Zygote | None, config: GradingConfig, hidden):
-    """`zygote` when given, else a new one with `config`'s limits whose children cannot see `hidden`."""
+def running_zygote(zygote: Zygote | None, config: GradingConfig, allow_weak: bool = False):
+    """`zygote` when given, else a new one with `config`'s limits (see `Zygote` for `allow_weak`)."""
     if zygote is not None:
         yield zygote
         return
-    with Zygote(config.limits, hide=hidden) as started:
+    with Zygote(config.limits, allow_weak=allow_weak) as started:
         yield started

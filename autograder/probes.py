@@ -13,7 +13,7 @@ An assignment's hidden `assignments/<a>/probes.py` reads like this:
         return {"y": module.BatchNorm()(x).detach().numpy()}
 
 The same probe runs, in separate sandboxed children, on the reference solution and on a submission
-(`autograder.child`); only the values come back. `judge` then compares them in the trusted parent.
+(`autograder.sandbox.child`); only the values come back. `judge` then compares them in the trusted parent.
 
 `@probe` stores a `ProbeSpec` on the function itself; there is no registry a submission could reach.
 The parent reads the specs with `load_probes`, which runs the probes file with every import other
