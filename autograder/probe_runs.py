@@ -12,18 +12,18 @@ pipe: forged messages, then a crash, a malformed line or an `os._exit`. The rule
   fresh child, and so do the probes after it, each group under the same rule. Each failure so
   removes one probe, and an honest submission that fails in one probe keeps the points of the
   others. A child that failed after answering every probe (a forgery, then a crash) blames none:
-  each probe then runs alone. Reruns stop once they have used RERUN_WALLS times the wall-clock
-  limit; the probes left get "not run".
+  each probe then runs alone. After MAX_FAILED_RERUNS reruns that did not end cleanly either, the
+  probes left get "not run": a submission that loops in every probe costs a bounded time, and
+  which probes run does not depend on the machine's speed.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from autograder.sandbox import ChildOutcome, Limits, Zygote
 
-RERUN_WALLS = 2  # reruns after a failure may take this many times a run's wall-clock limit
-OUT_OF_TIME = "the time for running tests again after a failure was used up"
+MAX_FAILED_RERUNS = 2
+OUT_OF_RERUNS = "your code was stopped too often while running the other tests"
 
 
 @dataclass
@@ -52,42 +52,30 @@ def _rerun(zygote: Zygote, job: dict, limits: Limits, failed: ChildOutcome, run:
     """Fill `run` with trusted results for the probes `failed` did not stop at: the probes before
     the one it stopped at run again together (they finished once, so this is usually quick and
     clean), then those after it, each group under the same rule."""
-    deadline = time.monotonic() + RERUN_WALLS * limits.wall_seconds
+    failures_left = MAX_FAILED_RERUNS
     work = [(list(job["probe_names"]), failed)]
     while work:
         group, outcome = work.pop()
         running = _running_probe(outcome, group)
-        if running is None:
-            _run_each_alone(zygote, job, limits, group, deadline, run)
-            continue
-        run.stopped[running] = f"your code was stopped while running this test ({outcome.status})"
-        where = group.index(running)
-        for part in (group[:where], group[where + 1:]):
-            if not part:
-                continue
-            if time.monotonic() > deadline:
-                run.stopped.update(dict.fromkeys(part, OUT_OF_TIME))
+        parts = [[name] for name in group] if running is None else [group[:group.index(running)],
+                                                                    group[group.index(running) + 1:]]
+        if running is not None:
+            run.stopped[running] = f"your code was stopped while running this test ({outcome.status})"
+        for part in filter(None, parts):
+            if failures_left == 0:
+                run.stopped.update(dict.fromkeys(part, OUT_OF_RERUNS))
                 continue
             again = zygote.run({**job, "probe_names": part}, limits)
             if again.clean:
                 run.results.update(again.results)
-            elif _loaded(again):
-                work.append((part, again))
-            else:
+                continue
+            failures_left -= 1
+            if not _loaded(again):
                 run.stopped.update(dict.fromkeys(part, f"your code was stopped while loading ({again.status})"))
-
-
-def _run_each_alone(zygote: Zygote, job: dict, limits: Limits, names: list[str], deadline: float,
-                    run: ProbeRun) -> None:
-    for name in names:
-        if time.monotonic() > deadline:
-            run.stopped[name] = OUT_OF_TIME
-            continue
-        alone = zygote.run({**job, "probe_names": [name]}, limits)
-        if alone.clean and name in alone.results:
-            run.results[name] = alone.results[name]
-        else:
-            run.stopped[name] = f"your code was stopped while running this test on its own ({alone.status})"
+            elif len(part) == 1:
+                run.stopped[part[0]] = f"your code was stopped while running this test ({again.status})"
+            else:
+                work.append((part, again))
 
 
 def _loaded(outcome: ChildOutcome) -> bool:

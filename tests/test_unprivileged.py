@@ -8,11 +8,8 @@ the whole suite is the unprivileged run.
 """
 import json
 import os
-import pwd
-import shutil
 import subprocess
 import sys
-import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -20,46 +17,25 @@ import pytest
 
 from autograder.paths import REPO_ROOT
 from corpus_grading import grade_corpus, grades
+from ordinary_user import ordinary_user_python, same_minor_version
 
-USER = "autograder-test"
-SYSTEM_PYTHON = Path("/usr/bin/python3")
 SAMPLES = REPO_ROOT / "examples" / "submissions"
 
 
 @pytest.fixture(scope="module")
 def ordinary_user():
-    """(command prefix running this project's Python as USER with a clean environment, a folder
-    that user may write to); without root, the current user and Python."""
+    """(command prefix running this project's Python as an ordinary user, a folder that user may
+    write to); without root, the current user and Python."""
     if os.geteuid() != 0:
         with tempfile.TemporaryDirectory() as work:
             yield [sys.executable], Path(work)
         return
-    try:
-        pwd.getpwnam(USER)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER], check=True)
-    unreachable = [str(folder) for folder in (REPO_ROOT, *REPO_ROOT.parents) if not os.stat(folder).st_mode & 0o001]
-    assert not unreachable, f"an ordinary user cannot reach the checkout: chmod o+x {' '.join(unreachable)}"
-    folder = Path(tempfile.mkdtemp(prefix="autograder-unprivileged-", dir="/tmp"))
-    try:
-        folder.chmod(0o755)
-        venv = folder / "venv"
-        subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True)
-        site_packages = next(venv.glob("lib/python3*/site-packages"))
-        (site_packages / "course.pth").write_text(f"{sysconfig.get_paths()['purelib']}\n{REPO_ROOT}\n")
-        work = folder / "work"
-        work.mkdir()
-        shutil.chown(work, USER, USER)
-        yield ["setpriv", f"--reuid={USER}", f"--regid={USER}", "--clear-groups", "--reset-env",
-               str(venv / "bin" / "python")], work
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with ordinary_user_python() as prepared:
+        yield prepared
 
 
 def test_the_system_python_can_use_this_projects_packages():
-    version = subprocess.run([str(SYSTEM_PYTHON), "-c", "import sys; print(sys.version_info[:2])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    assert version == str(sys.version_info[:2]), "the compiled packages need the same Python minor version"
+    assert same_minor_version(), "the compiled packages need the same Python minor version"
 
 
 def test_the_sandbox_tests_pass_as_an_ordinary_user(ordinary_user):
