@@ -98,7 +98,7 @@ def copy_config(config: GradingConfig, release_folder: Path) -> Path:
 def stamp(checks: GradingConfig, root: Path = paths.REPO_ROOT) -> dict:
     """The stamp of the expected values of `checks` (a config whose probes are the visible checks)
     in the course at `root`: what they are made from (see the module docstring). Computed without
-    running anything. Raises BundleError when the reference notebook cannot be read."""
+    running anything. Raises BundleError when one of those files cannot be read."""
     try:
         reference = read_notebook(checks.source_path, keep_outputs=False)
     except NotebookError as error:
@@ -132,10 +132,10 @@ def expected_text(checks: GradingConfig, reference: grade.Reference, made_from: 
 
 
 def read_stamp(path: Path) -> dict | None:
-    """The stamp of the expected-values file at `path`; None when it is missing, damaged or of
+    """The stamp of the expected-values file at `path`; None when it cannot be read or is of
     another format."""
     try:
-        return _read(path)["stamp"] if path.is_file() else None
+        return _read(path)["stamp"]
     except BundleError:
         return None
 
