@@ -19,12 +19,14 @@ visible checks as probes and the assignment's batch seed), in the wire format of
                "reference module": "<sha256>",     # the module extracted from the reference notebook
                "seed": 123456789,                  # grade.batch_seed of the assignment
                "source notebook": "<sha256>",      # source/<a>/<a>.ipynb
+               "stored checks": ["...", ...],      # the checks that have a result, in order
                "torch": "2.13.0+cpu",              # the installed version
                "utils.py": "<sha256>"}}            # the course's utils.py
 
 Each sha256 is the hex digest of the file's text as UTF-8 with universal newlines, so a checkout
 with CRLF line endings stamps as one with LF. Only checks whose comparator reads the reference
-(`Comparator.uses_reference`) have a result: the others' values would be stored for nothing.
+(`Comparator.uses_reference`) have a result: the others' values would be stored for nothing. Which
+checks those are is stamped too, since a change of the probe API can change it with no file here.
 
 The stamp, not the values, says whether expected.json is current (`release.stale_files`): a
 reference run on another CPU may differ in the last bits of a float (torch picks other SIMD
@@ -44,6 +46,7 @@ from autograder import grade, paths, wire
 from autograder.config import CONFIG_FILE, GradingConfig
 from autograder.extract import extract
 from autograder.notebook import NotebookError, read_notebook
+from autograder.probes import ProbeSpec
 from autograder.sandbox import Zygote
 
 BUNDLE_FOLDER = "check"
@@ -107,6 +110,7 @@ def stamp(checks: GradingConfig, root: Path = paths.REPO_ROOT) -> dict:
             "engine": f"{PACKAGE} {version(PACKAGE)}, bundle format {FORMAT}",
             "reference module": _sha256(extract(reference).source),
             "source notebook": _file_sha256(paths.source_notebook(checks.assignment, root)),
+            "stored checks": [spec.name for spec in _reading_the_reference(checks)],
             "torch": version("torch"),
             "utils.py": _file_sha256(root / "utils.py")}
 
@@ -114,6 +118,11 @@ def stamp(checks: GradingConfig, root: Path = paths.REPO_ROOT) -> dict:
 def _checkable_inputs(checks: GradingConfig, seed: int) -> dict:
     """The part of the stamp that a student's copy of the bundle can recompute."""
     return {"checks file": _sha256(checks.probe_source), "grading.toml": _sha256(checks.text), "seed": seed}
+
+
+def _reading_the_reference(checks: GradingConfig) -> list[ProbeSpec]:
+    """The checks whose verdict reads the reference's value: the only ones stored."""
+    return [spec for spec in checks.probes if spec.compare.uses_reference]
 
 
 def changed_inputs(old: dict, new: dict) -> list[str]:
@@ -126,7 +135,7 @@ def expected_text(checks: GradingConfig, reference: grade.Reference, made_from: 
     checks), stamped with `made_from`. Keys are sorted and the layout fixed, so that the same values
     give the same bytes."""
     results = [{**reference.results[spec.name], "value": wire.encode_value(reference.results[spec.name]["value"])}
-               for spec in checks.probes if spec.compare.uses_reference]
+               for spec in _reading_the_reference(checks)]
     data = {"format": FORMAT, "results": results, "stamp": made_from}
     return json.dumps(data, sort_keys=True, indent=1) + "\n"
 
@@ -167,7 +176,7 @@ def read_expected(path: Path, checks: GradingConfig, seed: int) -> grade.Referen
         if parsed["event"] != "probe":
             raise BundleError(f"{path} holds a {parsed['event']!r} message where check results belong")
         results[parsed["name"]] = parsed
-    missing = [spec.name for spec in checks.probes if spec.compare.uses_reference and spec.name not in results]
+    missing = [spec.name for spec in _reading_the_reference(checks) if spec.name not in results]
     if missing:
         raise BundleError(f"{path} has no expected value for the check {missing[0]}")
     return grade.Reference(module_source="", results=results)

@@ -8,7 +8,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import bundle, grade, paths, release, wire
+from autograder import bundle, grade, paths, probes, release, wire
 from autograder.config import load_config
 from autograder.grade import batch_seed
 from autograder.sandbox import Limits, Zygote
@@ -168,6 +168,12 @@ def test_a_changed_input_makes_the_bundle_stale(released, change, stale):
 def test_another_seed_makes_the_bundle_stale(released, monkeypatch):
     monkeypatch.setattr(grade, "batch_seed", lambda assignment: 7)
     assert release.stale_bundle_files(ASSIGNMENT, released) == ["check/expected.json (seed changed)"]
+
+
+def test_a_comparator_that_stops_reading_the_reference_makes_the_bundle_stale(released, monkeypatch):
+    # A change of the probe API, with no change to any file of the course.
+    monkeypatch.setattr(probes.Allclose, "uses_reference", False)
+    assert release.stale_bundle_files(ASSIGNMENT, released) == ["check/expected.json (stored checks changed)"]
 
 
 @pytest.mark.parametrize("damage", [lambda path: path.unlink(), lambda path: path.write_text("{")],
