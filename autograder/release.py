@@ -4,7 +4,8 @@
 ``utils.py`` beside the notebook, writes the check bundle ``check/`` that ``autograder check`` needs
 (see `autograder.bundle`) when the assignment has a grading.toml, and checks the result for leaks —
 solution text, hidden tests, hidden probes — before it replaces ``release/<a>/``.
-``stale_files`` regenerates into a temporary folder and lists what differs from the committed release.
+``stale_files`` lists what in the committed release its inputs would no longer make: it generates the
+notebook again, but judges the bundle's expected values by the stamp of their inputs, not by their bytes.
 """
 import ast
 import json
@@ -13,6 +14,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,16 +132,31 @@ def find_probe_leaks(config: GradingConfig, folder: Path) -> list[str]:
 def _write_check_bundle(assignment: str, folder: Path, root: Path, zygote: Zygote | None) -> None:
     """Write `folder/check/` when the assignment has a grading.toml, and refuse a release (the
     bundle included) that holds its hidden probes."""
-    if not config_file(assignment, root).is_file():
+    config = _grading_config(assignment, root)
+    if config is None:
         return  # no grader's folder yet: nothing to check against
-    try:
-        config = load_config(assignment, root)
-        bundle.write_bundle(config, folder, zygote)
-    except (ConfigError, bundle.BundleError, ReferenceSolutionError) as error:
-        raise ReleaseError(f"cannot write the check bundle of {assignment!r}: {error}") from None
+    with _bundle_errors(assignment):
+        bundle.write_bundle(config, folder, root, zygote)
     leaks = find_probe_leaks(config, folder)
     if leaks:
         raise _refusal(assignment, "folder", leaks)
+
+
+def _grading_config(assignment: str, root: Path) -> GradingConfig | None:
+    """The grader's config of `assignment`, with its probes; None when it has no grading.toml."""
+    if not config_file(assignment, root).is_file():
+        return None
+    with _bundle_errors(assignment):
+        return load_config(assignment, root)
+
+
+@contextmanager
+def _bundle_errors(assignment: str):
+    """Turn what stops a check bundle from being made into a ReleaseError naming the assignment."""
+    try:
+        yield
+    except (ConfigError, bundle.BundleError, ReferenceSolutionError) as error:
+        raise ReleaseError(f"cannot write the check bundle of {assignment!r}: {error}") from None
 
 
 def _refusal(assignment: str, where: str, leaks) -> ReleaseError:
@@ -154,12 +172,25 @@ def _nbgrader_reason(log: str) -> str:
 
 def generate(assignment: str, destination: Path, root: Path = paths.REPO_ROOT, *,
              zygote: Zygote | None = None) -> Path:
-    """Write the student version of ``assignment`` into ``destination`` (replaced if present).
+    """Write the student version of ``assignment`` into ``destination`` (replaced if present): the
+    notebook and utils.py of `_student_folder`, and the check bundle (running the reference on the
+    visible checks in `zygote`, or in a new sandbox). Raises ReleaseError on any leak, naming the
+    cell or the file.
+    """
+    with _student_folder(assignment, root) as generated:
+        _write_check_bundle(assignment, generated, root, zygote)
+        if destination.exists():
+            shutil.rmtree(destination)
+        shutil.copytree(generated, destination)
+    return destination
+
+
+@contextmanager
+def _student_folder(assignment: str, root: Path) -> Iterator[Path]:
+    """A temporary folder with the student notebook and a copy of ``utils.py``.
 
     Runs nbgrader on a private copy of the source folder so that nothing in the course tree is
-    touched, copies ``utils.py`` in, writes the check bundle (running the reference on the visible
-    checks in `zygote`, or in a new sandbox), and raises ReleaseError on any leak, naming the cell
-    or the file.
+    touched, and raises ReleaseError when it fails or its notebook leaks a solution or hidden test.
     """
     source_nb_path = paths.source_notebook(assignment, root)
     if not source_nb_path.is_file():
@@ -179,11 +210,7 @@ def generate(assignment: str, destination: Path, root: Path = paths.REPO_ROOT, *
         if leaks:
             raise _refusal(assignment, "notebook", leaks)
         shutil.copy2(root / "utils.py", generated / "utils.py")
-        _write_check_bundle(assignment, generated, root, zygote)
-        if destination.exists():
-            shutil.rmtree(destination)
-        shutil.copytree(generated, destination)
-    return destination
+        yield generated
 
 
 def release(assignment: str, root: Path = paths.REPO_ROOT, *, zygote: Zygote | None = None) -> Path:
@@ -191,19 +218,60 @@ def release(assignment: str, root: Path = paths.REPO_ROOT, *, zygote: Zygote | N
     return generate(assignment, paths.release_dir(assignment, root), root, zygote=zygote)
 
 
-def _file_contents(folder: Path) -> dict[str, object]:
-    """Relative path → comparable content (notebooks as parsed JSON, other files as bytes)."""
+def stale_files(assignment: str, root: Path = paths.REPO_ROOT) -> list[str]:
+    """Files of the committed ``release/<a>/`` that differ from what their inputs make now (empty:
+    current): the notebook, generated again with nbgrader, and utils.py by content, then
+    `stale_bundle_files`."""
+    with _student_folder(assignment, root) as fresh:
+        wanted = comparable_contents(fresh)
+    present = {name: content for name, content in comparable_contents(paths.release_dir(assignment, root)).items()
+               if not name.startswith(f"{bundle.BUNDLE_FOLDER}/")}
+    return sorted(_differences(wanted, present) + stale_bundle_files(assignment, root))
+
+
+def stale_bundle_files(assignment: str, root: Path = paths.REPO_ROOT) -> list[str]:
+    """Files of the committed ``release/<a>/check/`` that differ from what their inputs make now:
+    the copies of grading.toml and the checks file by content, expected.json by its stamp alone
+    (naming the entries that changed). Neither nbgrader nor the reference runs, and float bits that
+    another CPU computes differently do not count."""
+    config = _grading_config(assignment, root)
+    wanted = {} if config is None else _wanted_bundle(config, root)
+    present = comparable_contents(paths.release_dir(assignment, root) / bundle.BUNDLE_FOLDER)
+    return [f"{bundle.BUNDLE_FOLDER}/{name}" for name in _differences(wanted, present)]
+
+
+def _wanted_bundle(config: GradingConfig, root: Path) -> dict[str, object]:
+    """What `comparable_contents` of a current check bundle for `config` gives, without running
+    the reference: the copies, and expected.json's stamp when there are visible checks."""
+    with tempfile.TemporaryDirectory(prefix="release-check-") as tmp, _bundle_errors(config.assignment):
+        wanted = comparable_contents(bundle.copy_config(config, Path(tmp)))
+        if config.checks_path is not None:
+            wanted[bundle.EXPECTED_FILE] = bundle.stamp(config.visible_checks(), root)
+    return wanted
+
+
+def comparable_contents(folder: Path) -> dict[str, object]:
+    """Relative path of each file under `folder` (none when it is missing) → what staleness
+    compares: an expected-values file's stamp, a notebook's parsed JSON, any other file's bytes."""
     contents = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         data = path.read_bytes()
-        contents[str(path.relative_to(folder))] = json.loads(data) if path.suffix == ".ipynb" else data
+        if path.name == bundle.EXPECTED_FILE:
+            content = bundle.read_stamp(path) or data  # a damaged file compares as its bytes: stale
+        else:
+            content = json.loads(data) if path.suffix == ".ipynb" else data
+        contents[path.relative_to(folder).as_posix()] = content
     return contents
 
 
-def stale_files(assignment: str, root: Path = paths.REPO_ROOT, *, zygote: Zygote | None = None) -> list[str]:
-    """Files of the committed ``release/<a>/`` that differ from a fresh generation (empty: current)."""
-    committed = paths.release_dir(assignment, root)
-    with tempfile.TemporaryDirectory(prefix="release-check-") as tmp:
-        fresh = _file_contents(generate(assignment, Path(tmp) / assignment, root, zygote=zygote))
-    current = _file_contents(committed) if committed.is_dir() else {}
-    return sorted(name for name in fresh.keys() | current.keys() if fresh.get(name) != current.get(name))
+def _differences(wanted: dict[str, object], present: dict[str, object]) -> list[str]:
+    """The names whose contents differ, sorted; an expected-values file with the stamp entries that
+    changed when both sides have a stamp."""
+    differences = []
+    for name in sorted(wanted.keys() | present.keys()):
+        old, new = present.get(name), wanted.get(name)
+        if old == new:
+            continue
+        stamps = Path(name).name == bundle.EXPECTED_FILE and isinstance(old, dict) and isinstance(new, dict)
+        differences.append(f"{name} ({', '.join(bundle.changed_inputs(old, new))} changed)" if stamps else name)
+    return differences

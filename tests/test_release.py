@@ -1,18 +1,43 @@
-"""Release generation: stubs replace solutions, leaks are refused, a stale release is noticed, and the
-check bundle that lets a student run `autograder check` holds the visible checks but never the
-hidden probes."""
+"""Release generation: stubs replace solutions, leaks are refused, a stale release is noticed (the
+check bundle by the stamp of its inputs, never by its float bits), and the check bundle that lets a
+student run `autograder check` holds the visible checks but never the hidden probes."""
 import json
+import shutil
 
 import nbformat
+import numpy as np
 import pytest
 
-from autograder import bundle, paths, release
+from autograder import bundle, grade, paths, probes, release
 from autograder.sandbox import wire
 from autograder.config import load_config
 from autograder.grade import batch_seed
 from autograder.sandbox import Limits, Zygote
-from tiny_course import (ASSIGNMENT, HIDDEN_LINE, MODEL_ANSWER, PROBE_SECRET, SOLUTION_LINE, make_course,
+from tiny_course import (ASSIGNMENT, CHECKS, HIDDEN_LINE, MODEL_ANSWER, PROBE_SECRET, SOLUTION_LINE, make_course,
                          tiny_notebook)
+
+# Two more visible checks for tiny: one whose reference value is a float32 array, one whose
+# comparator judges the student's value alone.
+MORE_CHECKS = CHECKS.replace("from autograder.probes import allclose, equal, probe", """import numpy as np
+
+from autograder.probes import Comparator, Verdict, allclose, equal, probe
+
+
+class NotNegative(Comparator):
+    uses_reference = False
+
+    def __call__(self, student, reference):
+        return Verdict(1.0, "") if student >= 0 else Verdict(0.0, "a square is never negative")""") + """
+
+@probe("Q1", points=1, compare=allclose(), hint="square must work on float32 arrays.")
+def squares_of_an_array(module, rng):
+    return module.square(np.linspace(-1, 1, 9, dtype=np.float32) / 3)
+
+
+@probe("Q1", points=1, compare=NotNegative())
+def square_is_not_negative(module, rng):
+    return module.square(-2.5)
+"""
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +50,21 @@ def zygote():
 @pytest.fixture
 def course(tmp_path):
     return make_course(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def released_once(tmp_path_factory, zygote):
+    """A tiny course with MORE_CHECKS, released once for the module."""
+    course = make_course(tmp_path_factory.mktemp("released"))
+    (paths.assignment_dir(ASSIGNMENT, course) / "checks.py").write_text(MORE_CHECKS)
+    release.release(ASSIGNMENT, course, zygote=zygote)
+    return course
+
+
+@pytest.fixture
+def released(released_once, tmp_path):
+    """A private copy of `released_once`, for a test that changes it."""
+    return shutil.copytree(released_once, tmp_path / "course")
 
 
 def _release_text(root):
@@ -73,24 +113,82 @@ def test_release_refuses_hidden_tests_outside_a_test_cell(tmp_path):
     assert not paths.release_dir(ASSIGNMENT, course).exists()
 
 
-def test_stale_release_is_noticed(course, zygote):
-    release.release(ASSIGNMENT, course, zygote=zygote)
-    assert release.stale_files(ASSIGNMENT, course, zygote=zygote) == []
-    source = paths.source_notebook(ASSIGNMENT, course)
+def test_stale_release_is_noticed(released):
+    assert release.stale_files(ASSIGNMENT, released) == []
+    source = paths.source_notebook(ASSIGNMENT, released)
     nb = nbformat.read(source, as_version=4)
     nb.cells[0].source += "\nA new sentence in the introduction."
     nbformat.write(nb, source)
-    assert release.stale_files(ASSIGNMENT, course, zygote=zygote) == [f"{ASSIGNMENT}.ipynb"]
-    (course / "utils.py").write_text("CHANGED = True\n")
-    assert release.stale_files(ASSIGNMENT, course, zygote=zygote) == [f"{ASSIGNMENT}.ipynb", "utils.py"]
+    (released / "utils.py").write_text("CHANGED = True\n")
+    assert release.stale_files(ASSIGNMENT, released) == [
+        "check/expected.json (source notebook, utils.py changed)", f"{ASSIGNMENT}.ipynb", "utils.py"]
 
 
-def test_changed_visible_checks_make_the_release_stale(course, zygote):
-    release.release(ASSIGNMENT, course, zygote=zygote)
-    checks = paths.assignment_dir(ASSIGNMENT, course) / "checks.py"
-    checks.write_text(checks.read_text().replace("square(3)", "square(4)"))
-    # The expected values change with the checks: they are the reference's answers to them.
-    assert release.stale_files(ASSIGNMENT, course, zygote=zygote) == ["check/checks.py", "check/expected.json"]
+def _one_ulp_up(value):
+    """A wire-format value with every array's values moved up by one unit in the last place."""
+    if isinstance(value, dict) and wire.ARRAY_KEY in value:
+        array = wire.decode_value(value)
+        return wire.encode_value(np.nextafter(array, np.array(np.inf, dtype=array.dtype)))
+    if isinstance(value, dict):
+        return {key: _one_ulp_up(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_one_ulp_up(item) for item in value]
+    return value
+
+
+def test_expected_values_a_cpu_computes_differently_are_not_stale(released):
+    expected = paths.release_dir(ASSIGNMENT, released) / "check" / "expected.json"
+    stored = json.loads(expected.read_text())
+    perturbed = {**stored, "results": _one_ulp_up(stored["results"])}
+    assert perturbed != stored  # the array's bytes did change
+    expected.write_text(json.dumps(perturbed, sort_keys=True, indent=1) + "\n")
+    assert release.stale_bundle_files(ASSIGNMENT, released) == []
+
+
+def _edit(path, old, new):
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+@pytest.mark.parametrize("change, stale", [
+    (lambda course: _edit(paths.assignment_dir(ASSIGNMENT, course) / "checks.py", "square(3)", "square(4)"),
+     ["check/checks.py", "check/expected.json (checks file changed)"]),
+    (lambda course: _edit(paths.assignment_dir(ASSIGNMENT, course) / "grading.toml", "wall_seconds = 30",
+                          "wall_seconds = 20"),
+     ["check/expected.json (grading.toml changed)", "check/grading.toml"]),
+    (lambda course: (course / "utils.py").write_text("CHANGED = True\n"), ["check/expected.json (utils.py changed)"]),
+    (lambda course: _edit(paths.source_notebook(ASSIGNMENT, course), "x * x", "x ** 2"),
+     ["check/expected.json (reference module, source notebook changed)"]),
+], ids=["checks file", "grading.toml", "utils.py", "reference solution"])
+def test_a_changed_input_makes_the_bundle_stale(released, change, stale):
+    change(released)
+    assert release.stale_bundle_files(ASSIGNMENT, released) == stale
+
+
+def test_another_seed_makes_the_bundle_stale(released, monkeypatch):
+    monkeypatch.setattr(grade, "batch_seed", lambda assignment: 7)
+    assert release.stale_bundle_files(ASSIGNMENT, released) == ["check/expected.json (seed changed)"]
+
+
+def test_a_comparator_that_stops_reading_the_reference_makes_the_bundle_stale(released, monkeypatch):
+    # A change of the probe API, with no change to any file of the course.
+    monkeypatch.setattr(probes.Allclose, "uses_reference", False)
+    assert release.stale_bundle_files(ASSIGNMENT, released) == ["check/expected.json (stored checks changed)"]
+
+
+@pytest.mark.parametrize("damage", [lambda path: path.unlink(), lambda path: path.write_text("{")],
+                         ids=["missing", "not JSON"])
+def test_a_missing_or_damaged_expected_values_file_is_stale(released, damage):
+    damage(paths.release_dir(ASSIGNMENT, released) / "check" / "expected.json")
+    assert release.stale_bundle_files(ASSIGNMENT, released) == ["check/expected.json"]
+
+
+def test_a_stamp_whose_inputs_cannot_be_read_is_a_clear_error(released):
+    (released / "utils.py").write_bytes(b"\xff\xfe not UTF-8")
+    with pytest.raises(release.ReleaseError, match=r"cannot write the check bundle of 'tiny': .*utils\.py cannot "
+                                                   r"be read for the stamp"):
+        release.stale_bundle_files(ASSIGNMENT, released)
 
 
 # ---- the check bundle -------------------------------------------------------------------------
@@ -106,10 +204,21 @@ def test_release_writes_the_check_bundle(course, zygote):
         {"event": "probe", "name": "square_of_three", "value": 9},
         {"event": "probe", "name": "squares_of_fractions",
          "value": {"half": 0.25, "thirds": [0.0, 1 / 9, 4 / 9, 1.0]}}]
-    assert (stored["assignment"], stored["seed"]) == (ASSIGNMENT, batch_seed(ASSIGNMENT))
+    assert stored["stamp"]["seed"] == batch_seed(ASSIGNMENT)
     checks = load_config(ASSIGNMENT, course).visible_checks()
     reference = bundle.read_expected(folder / "check" / "expected.json", checks, batch_seed(ASSIGNMENT))
     assert reference.results["square_of_three"]["value"] == 9
+
+
+def test_only_the_values_a_verdict_reads_are_stored(released):
+    expected = paths.release_dir(ASSIGNMENT, released) / "check" / "expected.json"
+    stored = json.loads(expected.read_text())
+    assert [message["name"] for message in stored["results"]] == [
+        "square_of_three", "squares_of_fractions", "squares_of_an_array"]
+    checks = load_config(ASSIGNMENT, released).visible_checks()
+    reference = bundle.read_expected(expected, checks, batch_seed(ASSIGNMENT))
+    assert sorted(reference.results) == ["square_of_three", "squares_of_an_array", "squares_of_fractions"]
+    assert reference.results["squares_of_an_array"]["value"].dtype == np.float32
 
 
 def test_the_hidden_probes_appear_nowhere_in_the_release(course, zygote):
@@ -171,6 +280,14 @@ def test_unknown_assignment_is_a_clear_error(course):
 def test_committed_release_is_current(assignment):
     stale = release.stale_files(assignment)
     assert stale == [], f"release/{assignment}/ is stale ({', '.join(stale)}): run `autograder release {assignment}`"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", paths.list_assignments())
+def test_committed_release_is_what_a_regeneration_here_makes(assignment, tmp_path):
+    # The reference runs again on this CPU: only the float bits of expected values may differ.
+    fresh = release.generate(assignment, tmp_path / assignment)
+    assert release.comparable_contents(fresh) == release.comparable_contents(paths.release_dir(assignment))
 
 
 @pytest.mark.parametrize("assignment", paths.list_assignments())
