@@ -32,10 +32,12 @@ CANARY = f"ADVERSARIAL_CANARY_{secrets.token_hex(8)}"
 SECRET_FILES = (paths.REPO_ROOT / "grader-secret-canary.txt",
                 paths.REPO_ROOT / "out" / "adversarial-previous-batch" / "results" / "someone.json")
 # Text only the hidden probes and the reference notebooks hold.
-HIDDEN_TEXT = {"hopfield_batchnorm": ("def batchnorm_matches_reference(module, rng)", "Model answer.** The raw batch"),
-               "mnist_cnn": ("def mlp_parameter_count(module, rng)", "Model answer.* Learning rate 0.1")}
+# (Not `def batchnorm_matches_reference`, which autograder/probes.py quotes in its docstring, nor
+# `def mlp_parameter_count`, which the visible checks also define.)
+HIDDEN_TEXT = ("def batchnorm_handles_degenerate_batches(module, rng)", "Model answer.** The raw batch",
+               "def weight_decay_pulls_weights_to_zero(module, rng)", "Model answer.* Learning rate 0.1")
 # Small limits: a correct submission needs a second or two; runaway code is stopped soon.
-LIMITS = {"hopfield_batchnorm": Limits(wall_seconds=12, cpu_seconds=6, memory_mb=1024, processes=32, file_size_mb=16),
+LIMITS = {"hopfield_batchnorm": Limits(wall_seconds=8, cpu_seconds=5, memory_mb=1024, processes=32, file_size_mb=16),
           "mnist_cnn": Limits(wall_seconds=20, cpu_seconds=10, memory_mb=2048, processes=32, file_size_mb=16)}
 ESCAPE_PLACES = (paths.REPO_ROOT, paths.REPO_ROOT / "autograder", Path("/work/main"), Path("/var/tmp"), Path("/tmp"),
                  Path("/dev/shm"))
@@ -45,8 +47,9 @@ def config(assignment: str):
     return dataclasses.replace(load_config(assignment), limits=LIMITS[assignment])
 
 
-def leaked_secrets(text: str, assignment: str) -> list[str]:
-    return [secret for secret in (CANARY, *HIDDEN_TEXT[assignment]) if secret in text]
+def leaked_secrets(text: str) -> list[str]:
+    """The canary and the hidden texts (of either assignment) that `text` holds."""
+    return [secret for secret in (CANARY, *HIDDEN_TEXT) if secret in text]
 
 
 def package_digest() -> str:
@@ -141,20 +144,20 @@ def test_each_attack_gets_its_grade(graded, attack):
 
 @pytest.mark.parametrize("attack", corpus.ATTACKS, ids=ATTACK_IDS)
 def test_no_report_holds_a_secret(graded, attack):
-    leaks = {path: leaked_secrets(text, attack.assignment) for path, text in reports_of(graded, attack).items()}
+    leaks = {path: leaked_secrets(text) for path, text in reports_of(graded, attack).items()}
     assert {path: found for path, found in leaks.items() if found} == {}
 
 
 def test_no_report_file_of_a_batch_holds_a_secret(graded):
-    for assignment, (_, out) in graded.items():
+    for _, out in graded.values():
         for file in out.rglob("*"):
             if file.is_file() and "unpacked" not in file.parts:
-                assert leaked_secrets(file.read_text(encoding="utf-8", errors="replace"), assignment) == [], file
+                assert leaked_secrets(file.read_text(encoding="utf-8", errors="replace")) == [], file
 
 
 # ---- feedback cannot be forged -----------------------------------------------------------------------
 
-SCORE_LINE = re.compile(r"^[\s#>*_-]*Autograded score", re.MULTILINE)
+SCORE_LINE = re.compile(r"^[ \t#>*_-]*Autograded score", re.MULTILINE)
 MARKDOWN_IMAGE_OR_LINK = re.compile(r"(?<!\\)!?(?<!\\)\[[^\]\n]*(?<!\\)\]\((?:https?|javascript):", re.IGNORECASE)
 HTML_ACTIVE = re.compile(r"<(?:img|script|a|iframe)\b|javascript:", re.IGNORECASE)
 
@@ -269,7 +272,7 @@ def empty_list_bomb(count: int) -> str:
 def test_a_symlink_to_the_reference_is_not_followed(odd_files):
     result, out = odd_files
     assert rows(result)["eve_symlink"] == ("unreadable notebook", 0)
-    assert leaked_secrets((out / "feedback" / "eve_symlink.md").read_text(), HOPFIELD) == []
+    assert leaked_secrets((out / "feedback" / "eve_symlink.md").read_text()) == []
 
 
 def test_a_hidden_notebook_gets_a_row(odd_files):
@@ -293,12 +296,16 @@ def test_reading_a_parse_bomb_uses_bounded_memory(tmp_path, monkeypatch):
     bomb.write_text(empty_list_bomb(2_000_000))
     tracemalloc.start()
     try:
-        with pytest.raises(notebook.NotebookError):
+        refused = False
+        try:
             notebook.read_notebook(bomb, keep_outputs=False)
+        except notebook.NotebookError:
+            refused = True
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < 8 * bomb.stat().st_size, f"{peak / 2**20:.0f} MB to read {bomb.stat().st_size / 2**20:.0f} MB"
+    size = bomb.stat().st_size
+    assert (refused, peak < 8 * size) == (True, True), f"{peak / 2**20:.0f} MB to read {size / 2**20:.0f} MB"
 
 
 def test_the_readme_lists_every_attack():

@@ -487,8 +487,10 @@ def _secrets() -> list[Attack]:
                    f"class _Attack:\n    sys.stderr.write(_excerpt({ALL_SECRETS}))", ["secrets"], assignments=(MNIST,))
     attacks += _on("stubs", "exfiltration", "secrets_in_probe_error", "every secret reader above, raised by "
                    "BatchNorm.forward (probe errors go into the feedback)",
+                   "import functools\n\n\n@functools.lru_cache(maxsize=None)\n"
+                   f"def _everything():\n    return _excerpt({ALL_SECRETS})\n\n\n"
                    "class BatchNorm(nn.Module):\n    def __init__(self, eps=1e-5):\n        super().__init__()\n\n"
-                   f"    def forward(self, x):\n        raise RuntimeError(_excerpt({ALL_SECRETS}))",
+                   "    def forward(self, x):\n        raise RuntimeError(_everything())",
                    ["secrets"], assignments=(HOPFIELD,))
     return attacks
 
@@ -581,3 +583,37 @@ ATTACKS = _build()
 
 def of(assignment: str) -> list[Attack]:
     return [attack for attack in ATTACKS if attack.assignment == assignment]
+
+
+# ---- the README's table ---------------------------------------------------------------------------
+
+def table(current: dict[str, tuple[str, float]] | None = None) -> str:
+    """The attacks as a Markdown table; `current`: {student: (status, score)} graded by some grader."""
+    header = "| notebook | class | base | attack | must get |" + (" current grader |" if current else "")
+    lines = [header, "|" + " --- |" * (header.count("|") - 1)]
+    for attack in ATTACKS:
+        row = (f"| `{attack.student}` | {attack.kind} | {attack.base} | {attack.what} | "
+               f"{attack.expected.describe()} |")
+        if current:
+            status, score = current.get(attack.student, ("missing", 0))
+            mark = "" if attack.expected.allows(status, score) else " **(wrong)**"
+            row += f" {status}, {score:g}{mark} |"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def graded_rows(*output_folders: Path) -> dict[str, tuple[str, float]]:
+    """{student: (status, autograded score)} from the results/*.json of grading output folders."""
+    import json
+    found = {}
+    for folder in output_folders:
+        for file in Path(folder).glob("results/*.json"):
+            data = json.loads(file.read_text(encoding="utf-8"))
+            score = sum(q["points"] or 0 for q in data["questions"] if not q["manual"])
+            found[data["student"]] = (data["status"], round(score, 3))
+    return found
+
+
+if __name__ == "__main__":  # python -m adversarial.corpus [grading output folders...]
+    import sys
+    print(table(graded_rows(*sys.argv[1:]) if sys.argv[1:] else None))

@@ -31,13 +31,13 @@ def _wire(value):
 
 
 def _probe_names():
-    """The job's probe names, read from the stack (run_job's `job`), else the claimed ones."""
-    frame = sys._getframe()
-    while frame is not None:
-        job = frame.f_locals.get("job")
-        if isinstance(job, dict) and isinstance(job.get("probe_names"), list):
-            return list(job["probe_names"])
-        frame = frame.f_back
+    """The job's probe names, read from any thread's stack (run_job's `job`), else the claimed ones."""
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            job = frame.f_locals.get("job")
+            if isinstance(job, dict) and isinstance(job.get("probe_names"), list):
+                return list(job["probe_names"])
+            frame = frame.f_back
     return list(_claims())
 
 
@@ -233,9 +233,6 @@ import socket
 import subprocess
 import sys
 
-_WORTH_SHOWING = re.compile(r"CANARY|@probe|def \\w+\\(module|SOLUTION|[Aa]nswer|GRADER|probe_source")
-
-
 def _read(path, limit=400_000):
     try:
         with open(path, "rb") as file:
@@ -244,10 +241,12 @@ def _read(path, limit=400_000):
         return ""
 
 
-def _excerpt(text, limit=1500):
-    """The lines of `text` that look secret, shortened, at most `limit` characters."""
-    lines = [line.strip()[:160] for line in str(text).splitlines() if _WORTH_SHOWING.search(line)]
-    return "\\n".join(dict.fromkeys(lines))[:limit] or "(nothing found)"
+def _excerpt(text, limit=1900):
+    """The lines of `text` that look secret, shortened, the most telling first, at most `limit` characters."""
+    kinds = [r"CANARY", r"[Aa]nswer|SOLUTION", r"def \\w+\\(module, rng\\)", r"@probe|GRADER|probe_source"]
+    lines = dict.fromkeys(line.strip()[:160] for line in str(text).splitlines())
+    ranked = [line for kind in kinds for line in lines if re.search(kind, line)]
+    return "\\n".join(dict.fromkeys(ranked))[:limit] or "(nothing found)"
 
 
 def _repo_root():
