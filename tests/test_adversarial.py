@@ -289,11 +289,11 @@ def test_parse_bombs_are_refused_and_the_batch_goes_on(odd_files):
 
 
 def test_reading_a_parse_bomb_uses_bounded_memory(tmp_path, monkeypatch):
-    """A million empty lists (3 MB on disk, under the size limit) must not cost the grader hundreds of
+    """Half a million empty lists (1.5 MB on disk, under the size limit) must not cost the grader hundreds of
     MB: the reader refuses it early (an unreadable notebook) while using a few times its size."""
-    monkeypatch.setattr(notebook, "MAX_NOTEBOOK_BYTES", 4 * 2**20)
+    monkeypatch.setattr(notebook, "MAX_NOTEBOOK_BYTES", 2 * 2**20)
     bomb = tmp_path / "bomb.ipynb"
-    bomb.write_text(empty_list_bomb(1_000_000))
+    bomb.write_text(empty_list_bomb(500_000))
     tracemalloc.start()
     try:
         refused = False

@@ -127,7 +127,8 @@ def _forgeries() -> list[Attack]:
          "class _Attack:\n    _forge(fds=(3,), then=lambda: (_write(3, b'not json\\n'), _exit_quietly()))",
          exited, exited),
         ("forge_after_done", "the forged stream with more messages after done, then os._exit(0)",
-         "class _Attack:\n    _forge(fds=(3,), after_done=[{'event': 'loaded'}, {'event': 'done'}], then=_exit_quietly)",
+         "class _Attack:\n    _forge(fds=(3,), after_done=[{'event': 'loaded'}, {'event': 'done'}],\n"
+         "           then=_exit_quietly)",
          exited, exited),
     ]
     attacks = []
@@ -505,7 +506,9 @@ SECRET_READERS = [
     ("reach_host_sockets_and_network", "Unix sockets under /run and /var/run, TCP to 1.1.1.1 and pypi.org",
      "_sockets_under('/run') + _sockets_under('/var/run') + _network()"),
 ]
-ALL_SECRETS = " + '\\n' + ".join(f"({expression})" for _, _, expression in SECRET_READERS)
+# The exfiltration attacks carry the quickest readers that find something on a grader that trusts its child.
+EXFILTRATED = ("read_git_history", "read_repo_tree", "read_environment_block", "read_freed_memory")
+ALL_SECRETS = " + '\\n' + ".join(f"({expression})" for name, _, expression in SECRET_READERS if name in EXFILTRATED)
 
 
 def _secrets() -> list[Attack]:
@@ -515,18 +518,18 @@ def _secrets() -> list[Attack]:
         source = f"class _Attack:\n    print(_excerpt({expression}), flush=True)"
         attacks += _on("correct", kind, name, what + "; printed to stdout", source, ["secrets"],
                        assignments=(HOPFIELD,))
-    attacks += _on("stubs", "exfiltration", "secrets_in_import_error", "every secret reader above, raised at import "
-                   "(the load error goes into the feedback)",
+    attacks += _on("stubs", "exfiltration", "secrets_in_import_error", "the secret readers of EXFILTRATED, "
+                   "raised at import (the load error goes into the feedback)",
                    f"class _Attack:\n    raise RuntimeError(_excerpt({ALL_SECRETS}))", ["secrets"],
                    stubs=nothing("exception at import"))
-    attacks += _on("correct", "exfiltration", "secrets_to_stderr", "every secret reader above, written to stderr",
+    attacks += _on("correct", "exfiltration", "secrets_to_stderr", "the secret readers of EXFILTRATED, "
+                   "written to stderr",
                    f"class _Attack:\n    sys.stderr.write(_excerpt({ALL_SECRETS}))", ["secrets"], assignments=(MNIST,))
-    attacks += _on("stubs", "exfiltration", "secrets_in_probe_error", "every secret reader above, raised by "
-                   "BatchNorm.forward (probe errors go into the feedback)",
-                   "import functools\n\n\n@functools.lru_cache(maxsize=None)\n"
-                   f"def _everything():\n    return _excerpt({ALL_SECRETS})\n\n\n"
-                   "class BatchNorm(nn.Module):\n    def __init__(self, eps=1e-5):\n        super().__init__()\n\n"
-                   "    def forward(self, x):\n        raise RuntimeError(_everything())",
+    attacks += _on("stubs", "exfiltration", "secrets_in_probe_error", "the secret readers of EXFILTRATED, "
+                   "found at import and raised by BatchNorm.forward (probe errors go into the feedback)",
+                   f"class BatchNorm(nn.Module):\n    found = _excerpt({ALL_SECRETS})\n\n"
+                   "    def __init__(self, eps=1e-5):\n        super().__init__()\n\n"
+                   "    def forward(self, x):\n        raise RuntimeError(self.found)",
                    ["secrets"], assignments=(HOPFIELD,))
     return attacks
 
