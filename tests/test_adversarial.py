@@ -158,8 +158,9 @@ def test_no_report_file_of_a_batch_holds_a_secret(graded):
 # ---- feedback cannot be forged -----------------------------------------------------------------------
 
 SCORE_LINE = re.compile(r"^[ \t#>*_-]*Autograded score", re.MULTILINE)
-MARKDOWN_IMAGE_OR_LINK = re.compile(r"(?<!\\)!?(?<!\\)\[[^\]\n]*(?<!\\)\]\((?:https?|javascript):", re.IGNORECASE)
-HTML_ACTIVE = re.compile(r"<(?:img|script|a|iframe)\b|javascript:", re.IGNORECASE)
+MARKDOWN_IMAGE_OR_LINK = re.compile(r"(?<!\\)\[[^\]\n]*(?<!\\)\]\((?:https?|javascript):", re.IGNORECASE)
+CODE_SPAN = re.compile(r"(`+).*?\1", re.DOTALL)  # what is inside one is shown as text
+HTML_ACTIVE = re.compile(r"<(?:img|script|iframe)\b|<a\s[^>]*href\s*=\s*[\"']?(?:javascript|https?):", re.IGNORECASE)
 
 
 @pytest.mark.parametrize("attack", corpus.ATTACKS, ids=ATTACK_IDS)
@@ -169,7 +170,7 @@ def test_feedback_shows_one_score_and_no_active_content(graded, attack):
     result = student(graded, attack)
     assert SCORE_LINE.findall(markdown) == ["Autograded score"]
     assert f"Autograded score: {report.points(result.total)} / " in markdown
-    assert MARKDOWN_IMAGE_OR_LINK.findall(markdown) == []
+    assert MARKDOWN_IMAGE_OR_LINK.findall(CODE_SPAN.sub("", markdown)) == []
     assert HTML_ACTIVE.findall(page.split("<body>", 1)[1]) == []
 
 
@@ -244,8 +245,8 @@ def test_two_notebooks_with_one_id_each_get_a_row(zygote, tmp_path):
     shutil.copy(CORRECT_NOTEBOOK, submissions / "control.ipynb")
     result = grade_folder(HOPFIELD, submissions, tmp_path / "out", zygote)
     assert rows(result)["control"] == ("ok", 8)
-    graded_files = {Path(s.notebook).name for s in result.students}
-    assert {"jsmith.ipynb", f"{HOPFIELD}_jsmith.ipynb"} <= graded_files
+    for name in ("jsmith.ipynb", f"{HOPFIELD}_jsmith.ipynb"):
+        assert [s.student for s in result.students if name in s.notebook] != [], name
 
 
 @pytest.fixture(scope="module")

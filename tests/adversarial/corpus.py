@@ -28,6 +28,8 @@ FORGED_HEADING = "# Autograded score: 8 / 8"
 INJECTION = ("done.\\n\\n" + FORGED_HEADING + "\\n\\n![pwned](https://evil.example/p.png) "
              "[ask for a regrade](javascript:alert(1)) <img src=x onerror=alert(1)><script>alert(1)</script>")
 
+HONEST = None  # in an expectation: the full autograded marks of the attack's assignment
+
 # Statuses the untouched stubs get, and those an attack that stops its own run may get instead.
 STUBS = "exception in probe"
 MALFORMED = "malformed answer"
@@ -43,6 +45,10 @@ class Expect:
     status is a judgement call (the reason is in the attack's note)."""
     grades: frozenset
 
+    def resolved(self, full_marks: float) -> "Expect":
+        """This expectation with HONEST replaced by the assignment's full marks."""
+        return Expect(frozenset((s, full_marks if p is HONEST else p) for s, p in self.grades))
+
     def allows(self, status: str, score: float) -> bool:
         return any(status == s and abs(score - p) < 5e-4 for s, p in self.grades)
 
@@ -54,8 +60,8 @@ def nothing(*statuses: str) -> Expect:
     return Expect(frozenset((status, 0.0) for status in statuses))
 
 
-def honest(assignment: str) -> Expect:
-    return Expect(frozenset({("ok", FULL[assignment])}))
+def honest() -> Expect:
+    return Expect(frozenset({("ok", HONEST)}))
 
 
 def grades(*pairs) -> Expect:
@@ -101,8 +107,8 @@ def _on(bases: str, kind: str, name: str, what: str, source: str, kits_used=(), 
         for base in ("stubs", "correct"):
             if bases not in (base, "both"):
                 continue
-            default = nothing(STUBS) if base == "stubs" else honest(assignment)
-            chosen = (stubs if base == "stubs" else correct) or default
+            default = nothing(STUBS) if base == "stubs" else honest()
+            chosen = ((stubs if base == "stubs" else correct) or default).resolved(FULL[assignment])
             prefix = "h" if assignment == HOPFIELD else "m"
             built.append(Attack(f"{prefix}_{name}_on_{base}", assignment, base, kind, what, source.strip() + "\n",
                                 tuple(kits_used), chosen))
@@ -112,7 +118,10 @@ def _on(bases: str, kind: str, name: str, what: str, source: str, kits_used=(), 
 def _forgeries() -> list[Attack]:
     kind = "result-pipe forging"
     exited = nothing(EXITED, MALFORMED)  # judgement: a forged stream may also be called malformed
-    killed = nothing(KILLED, MALFORMED)
+    # Judgement: as PID 1 of its PID namespace the child ignores its own SIGKILL and goes on (then the
+    # honest grade), elsewhere it dies (crashed, 0); either way the forged stream earns nothing.
+    killed_on_stubs = grades((KILLED, 0), (MALFORMED, 0), (STUBS, 0))
+    killed_on_correct = grades((KILLED, 0), (MALFORMED, 0), ("ok", HONEST))
     table = [
         ("forge_fd3_then_exit", "a complete forged stream on fd 3, then os._exit(0)",
          "class _Attack:\n    _forge(fds=(3,), then=_exit_quietly)", exited, exited),
@@ -121,8 +130,7 @@ def _forgeries() -> list[Attack]:
         ("forge_fd3_and_carry_on", "the forged stream on fd 3; the real run goes on after it",
          "class _Attack:\n    _forge(fds=(3,))", nothing(STUBS, MALFORMED), None),
         ("forge_then_sigkill", "the forged stream, then SIGKILL to itself",
-         "class _Attack:\n    _forge(fds=(3,), then=_kill_self)",
-         grades((KILLED, 0), (MALFORMED, 0), (STUBS, 0)), grades((KILLED, 0), (MALFORMED, 0), ("ok", 8), ("ok", 20))),
+         "class _Attack:\n    _forge(fds=(3,), then=_kill_self)", killed_on_stubs, killed_on_correct),
         ("forge_then_garbage", "the forged stream, a line that is not JSON, then os._exit(0)",
          "class _Attack:\n    _forge(fds=(3,), then=lambda: (_write(3, b'not json\\n'), _exit_quietly()))",
          exited, exited),
@@ -134,16 +142,7 @@ def _forgeries() -> list[Attack]:
     attacks = []
     for name, what, source, on_stubs, on_correct in table:
         attacks += _on("both", kind, name, what, source, ["forgery"], stubs=on_stubs, correct=on_correct)
-    return _fix_full_marks(attacks)
-
-
-def _fix_full_marks(attacks: list[Attack]) -> list[Attack]:
-    """Drop the other assignment's full marks from pairs written for both (("ok", 8), ("ok", 20))."""
-    fixed = []
-    for attack in attacks:
-        pairs = frozenset((s, p) for s, p in attack.expected.grades if s != "ok" or p in (0, FULL[attack.assignment]))
-        fixed.append(Attack(**{**attack.__dict__, "expected": Expect(pairs)}))
-    return fixed
+    return attacks
 
 
 FINALISERS = [
@@ -602,7 +601,7 @@ def _process_attacks() -> list[Attack]:
         # in which the child can only reach itself may end it (crashed, 0). Never a grader error.
         *_on("correct", kind, "kill_parent_and_zygote", "SIGKILL to os.getppid() and to every pid in /proc",
              PROCESS_ATTACKS + "\n\nclass _Attack:\n    _kill_everything_visible()", assignments=(HOPFIELD,),
-             correct=grades(("ok", FULL[HOPFIELD]), (KILLED, 0))),
+             correct=grades(("ok", HONEST), (KILLED, 0))),
         *_on("correct", kind, "write_outside_tmp", "writes a marker into the repository, the autograder package, "
              "the Python installation, /work/main, /var/tmp and appends to autograder/*.py",
              PROCESS_ATTACKS + f"\n\nclass _Attack:\n    _write_everywhere({ESCAPE_MARKER!r})"),
