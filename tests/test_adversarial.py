@@ -125,7 +125,7 @@ def test_the_corpus_is_large_and_covers_every_attack_class():
     assert {a.assignment for a in corpus.ATTACKS} == set(corpus.ASSIGNMENTS)
     assert {a.kind for a in corpus.ATTACKS} >= {
         "result-pipe forging", "forging from finalisers and threads", "probe replacement", "fake layers and tensors",
-        "reading secrets", "exfiltration", "process attacks"}
+        "reading secrets", "exfiltration", "process attacks", "control"}
 
 
 def test_every_student_gets_a_row(graded):

@@ -608,8 +608,13 @@ def _process_attacks() -> list[Attack]:
     ]
 
 
+def _controls() -> list[Attack]:
+    """Each base alone: what every attack on it is measured against."""
+    return _on("both", "control", "control", "the base itself, with an empty cell and no attack", "# no attack")
+
+
 def _build() -> list[Attack]:
-    attacks = [*_forgeries(), *_finalisers(), *_probe_swaps(), *_fakes(), *_secrets(), *_injections(),
+    attacks = [*_controls(), *_forgeries(), *_finalisers(), *_probe_swaps(), *_fakes(), *_secrets(), *_injections(),
                *_process_attacks()]
     names = [a.student for a in attacks]
     assert len(names) == len(set(names)), "two attacks share a name"
