@@ -39,8 +39,7 @@ HIDDEN_TEXT = ("def batchnorm_handles_degenerate_batches(module, rng)", "Model a
 # Small limits: a correct submission needs a second or two; runaway code is stopped soon.
 LIMITS = {"hopfield_batchnorm": Limits(wall_seconds=8, cpu_seconds=5, memory_mb=1024, processes=32, file_size_mb=16),
           "mnist_cnn": Limits(wall_seconds=20, cpu_seconds=10, memory_mb=2048, processes=32, file_size_mb=16)}
-ESCAPE_PLACES = (paths.REPO_ROOT, paths.REPO_ROOT / "autograder", Path("/work/main"), Path("/var/tmp"), Path("/tmp"),
-                 Path("/dev/shm"))
+ESCAPE_PLACES = (paths.REPO_ROOT, paths.REPO_ROOT / "autograder", Path("/var/tmp"), Path("/tmp"), Path("/dev/shm"))
 
 
 def config(assignment: str):

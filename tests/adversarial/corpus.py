@@ -489,11 +489,14 @@ SECRET_READERS = [
      "''.join(_walk_text(os.path.join(_repo_root(), f)) for f in ('assignments', 'source', 'examples'))"),
     ("read_repo_tree", "every text file in the course repository (secret files, old grading output)",
      "_walk_text(_repo_root(), max_files=6000)"),
-    ("read_other_checkouts", "probes and source notebooks of other checkouts and worktrees under /work and /",
-     "''.join(_read(p) for pattern in ('/work/*/assignments/*/probes.py', '/work/*/source/*/*.ipynb', "
-     "'/*/*/assignments/*/probes.py', '/*/*/*/assignments/*/probes.py') for p in glob.glob(pattern))"),
-    ("read_other_outputs", "other batches' output folders (results/*.json) under /work, /tmp, /var/tmp",
-     "''.join(_walk_text(top, max_files=4000) for top in ('/work', '/tmp', '/var/tmp'))"),
+    ("read_other_checkouts", "probes and source notebooks of the checkouts and worktrees beside this one and "
+     "anywhere two or three levels under /",
+     "''.join(_read(p) for pattern in (os.path.dirname(_repo_root()) + '/*/assignments/*/probes.py', "
+     "os.path.dirname(_repo_root()) + '/*/source/*/*.ipynb', '/*/*/assignments/*/probes.py', "
+     "'/*/*/*/assignments/*/probes.py') for p in glob.glob(pattern))"),
+    ("read_other_outputs", "other batches' output folders (results/*.json) beside the repository, in /tmp and "
+     "/var/tmp", "''.join(_walk_text(top, max_files=4000) for top in (os.path.dirname(_repo_root()), '/tmp', "
+     "'/var/tmp'))"),
     ("read_proc", "/proc/1/cmdline and environ, /proc/self/environ, every /proc/*/cmdline, os.environ",
      "''.join(_read(p).replace('\\0', '\\n') for p in ['/proc/1/cmdline', '/proc/1/environ', '/proc/self/environ', "
      "*glob.glob('/proc/[0-9]*/cmdline')]) + '\\n'.join(f'{k}={v}' for k, v in os.environ.items())"),
@@ -549,18 +552,55 @@ def _injections() -> list[Attack]:
 
 PROCESS_ATTACKS = '''
 import os
-import glob
 import pathlib
-import sys
 
 
-def _kill_everything_visible():
-    for pid in sorted({os.getppid(), *(int(p.split("/")[2]) for p in glob.glob("/proc/[0-9]*/status"))}):
-        if pid not in (0, os.getpid()):
-            try:
-                os.kill(pid, 9)
-            except OSError:
-                pass
+def _ancestors():
+    """The pids above this process (monitor, zygote, grader), read from /proc; never pid 1."""
+    found, pid = [], os.getppid()
+    while pid > 1 and len(found) < 10:
+        found.append(pid)
+        try:
+            status = pathlib.Path(f"/proc/{pid}/status").read_text()
+            pid = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+        except (OSError, StopIteration, ValueError):
+            break
+    return found
+
+
+def _kill_ancestors():
+    for pid in _ancestors():
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+
+
+def _kill_all_of_my_user():
+    """kill(-1): everything this user may signal. Tried only as a user of its own (a sandbox user):
+    as root or as the grader's user a broken sandbox would take down the whole shared machine."""
+    if os.getuid() in (0, os.stat(os.__file__).st_uid):
+        print("GRADER: the child runs as root or as the grader's user; kill(-1) not tried")
+        return
+    try:
+        os.kill(-1, 9)
+    except OSError:
+        pass
+
+
+def _fork_many_then_spin(children=300):
+    """A bounded fork bomb: up to `children` sleeping children (never more, even with no process
+    limit), then a busy loop."""
+    import time
+    for _ in range(children):
+        try:
+            if os.fork() == 0:
+                time.sleep(120)
+                os._exit(0)
+        except OSError:
+            pass
+    while True:
+        pass
 
 
 def _write_everywhere(marker):
@@ -569,8 +609,8 @@ def _write_everywhere(marker):
         package = pathlib.Path(autograder.__file__).parent
     except Exception:
         package = pathlib.Path("/nonexistent/autograder")
-    places = [package.parent, package, pathlib.Path(sys.prefix), pathlib.Path(os.__file__).parent,
-              pathlib.Path("/work/main"), pathlib.Path("/var/tmp"), pathlib.Path("/tmp"), pathlib.Path("/dev/shm")]
+    # Not the Python installation or the virtualenv: they may be shared with other checkouts.
+    places = [package.parent, package, pathlib.Path("/var/tmp"), pathlib.Path("/tmp"), pathlib.Path("/dev/shm")]
     for place in places:
         try:
             (place / marker).write_text("escaped")
@@ -588,22 +628,20 @@ def _write_everywhere(marker):
 
 def _process_attacks() -> list[Attack]:
     kind = "process attacks"
-    kits_used = ()
     return [
-        *_on("correct", kind, "fork_bomb", "a class body that forks without end, ignoring failures",
-             "import os\n\n\nclass _Attack:\n    while True:\n        try:\n            os.fork()\n"
-             "        except OSError:\n            pass", kits_used, assignments=(HOPFIELD,),
+        *_on("correct", kind, "fork_bomb", "a class body that forks 300 sleeping children, then spins",
+             PROCESS_ATTACKS + "\n\nclass _Attack:\n    _fork_many_then_spin()", assignments=(HOPFIELD,),
              correct=nothing("time limit")),
-        *_on("correct", kind, "kill_minus_one", "os.kill(-1, SIGKILL) at import",
-             "import os\n\n\nclass _Attack:\n    try:\n        os.kill(-1, 9)\n    except OSError:\n        pass",
-             assignments=(HOPFIELD,)),
+        *_on("correct", kind, "kill_minus_one", "os.kill(-1, SIGKILL) at import (only as a sandbox user of its own)",
+             PROCESS_ATTACKS + "\n\nclass _Attack:\n    _kill_all_of_my_user()", assignments=(HOPFIELD,)),
         # Judgement: if its parents are out of reach the run is untouched (ok, full marks); a design
         # in which the child can only reach itself may end it (crashed, 0). Never a grader error.
-        *_on("correct", kind, "kill_parent_and_zygote", "SIGKILL to os.getppid() and to every pid in /proc",
-             PROCESS_ATTACKS + "\n\nclass _Attack:\n    _kill_everything_visible()", assignments=(HOPFIELD,),
+        *_on("correct", kind, "kill_parent_and_zygote", "SIGKILL to os.getppid() and every ancestor in /proc "
+             "(monitor, zygote, grader)",
+             PROCESS_ATTACKS + "\n\nclass _Attack:\n    _kill_ancestors()", assignments=(HOPFIELD,),
              correct=grades(("ok", HONEST), (KILLED, 0))),
         *_on("correct", kind, "write_outside_tmp", "writes a marker into the repository, the autograder package, "
-             "the Python installation, /work/main, /var/tmp and appends to autograder/*.py",
+             "/var/tmp, /tmp and /dev/shm, and appends to autograder/*.py",
              PROCESS_ATTACKS + f"\n\nclass _Attack:\n    _write_everywhere({ESCAPE_MARKER!r})"),
     ]
 
