@@ -34,7 +34,8 @@ SECRET_FILES = (paths.REPO_ROOT / "grader-secret-canary.txt",
 # Text only the hidden probes and the reference notebooks hold.
 # (Not `def batchnorm_matches_reference`, which autograder/probes.py quotes in its docstring, nor
 # `def mlp_parameter_count`, which the visible checks also define.)
-HIDDEN_TEXT = ("def batchnorm_handles_degenerate_batches(module, rng)", "Model answer.** The raw batch",
+HIDDEN_TEXT = ("def batchnorm_handles_degenerate_batches(module, rng)", "def nets_learn(module, rng)",
+               "Model answer.** The raw batch",
                "def weight_decay_pulls_weights_to_zero(module, rng)", "Model answer.* Learning rate 0.1")
 # Small limits: a correct submission needs a second or two; runaway code is stopped soon.
 LIMITS = {"hopfield_batchnorm": Limits(wall_seconds=8, cpu_seconds=5, memory_mb=1024, processes=32, file_size_mb=16),
