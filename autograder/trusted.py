@@ -130,16 +130,18 @@ def load_shape_seeded(net, row_sum: float | None = None) -> None:
                 _copy(tensor, shape_seeded(tuple(_size(tensor)), row_sum))
 
 
-def buffers_in_order(net) -> list[np.ndarray]:
-    """The floating-point buffers of `net` (batch norm running statistics), in `canonical` order."""
+def buffer_values(net) -> np.ndarray:
+    """The floating-point buffers of `net` (batch norm running statistics), `canonical`."""
     with _no_torch_function():
         return canonical([plain(b) for b in _tensors(net, "_buffers") if _is_floating_point(b)])
 
 
-def canonical(arrays: list) -> list[np.ndarray]:
-    """`arrays` in an order that does not depend on how a network registered its tensors: by shape,
-    then by sum (tensors of one shape start equal, and their gradients differ)."""
-    return sorted(arrays, key=lambda array: (array.shape, float(array.sum())))
+def canonical(arrays: list) -> np.ndarray:
+    """The values of `arrays` in one flat array, in an order that does not depend on how a network
+    registered its tensors: by shape, then by sum (tensors of one shape start equal, and their
+    gradients differ). One array, so that it is judged as a whole: its parts mean nothing alone."""
+    ordered = sorted(arrays, key=lambda array: (array.shape, float(array.sum())))
+    return np.concatenate([array.ravel() for array in ordered]) if ordered else np.zeros(0)
 
 
 # ------------------------------------------------------------------------------ running a network
@@ -174,7 +176,7 @@ def input_gradient(outputs, inputs, upstream) -> np.ndarray:
 
 def gradients_and_one_step(net, inputs, targets, lr: float) -> dict:
     """What one plain gradient-descent step on the cross-entropy, done here, gives: the gradient of
-    the input and the parameters after the step (those the output depends on, `canonical` order)."""
+    the input and the parameters after the step (those the output depends on, `canonical`)."""
     tensors = parameters(net)
     input_gradient_, gradients = parameter_gradients(net, inputs, targets)
     after = []

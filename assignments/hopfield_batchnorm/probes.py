@@ -11,7 +11,8 @@ Q2A, BatchNorm (3 points):
   tiny variance, where putting eps outside the square root shows;
 - the `eps` given to the constructor is the one used;
 - the gradient of the input matches the reference's (statistics taken out of the graph do not);
-- degenerate batches (one sample, constant nodes) give what equation (3) gives, not NaN.
+- degenerate batches (one sample, constant nodes) give what equation (3) gives, not NaN (all of
+  them, since an output of zeros is right for some).
 
 Q2C-nets, NormalNet and BNNet (5 points), by behaviour: both nets get weights that depend only on
 each tensor's shape (`autograder.trusted`), so the reference's nets and a student's compute the same
@@ -41,7 +42,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder.probes import Comparator, Verdict, allclose, probe
+from autograder.probes import Comparator, Verdict, allclose, every_item, probe
 from autograder.trusted import (canonical, gradients_and_one_step, input_gradient, load_shape_seeded,
                                 parameter_gradients, parameters, plain, scores, set_training)
 
@@ -130,10 +131,11 @@ def batchnorm_passes_gradients(module, rng):
     return input_gradient(module.BatchNorm()(x), x, upstream)
 
 
-@probe("Q2A", points=0.5, compare=allclose(rtol=1e-4, atol=1e-4),
+@probe("Q2A", points=0.5, compare=every_item(allclose(rtol=1e-4, atol=1e-4)),
        hint="A node whose values are all equal has zero variance, and so does every node of a batch of one "
             "sample: equation (3) still gives a finite output there (eps keeps the division safe), never NaN.")
 def batchnorm_handles_degenerate_batches(module, rng):
+    """All or nothing: zeros, right for the one-sample and all-constant batches, are no answer."""
     constant_nodes = rng.normal(size=(6, 4))
     constant_nodes[:, 1] = 3.0
     constant_nodes[:, 3] = -2.5

@@ -26,6 +26,7 @@ Only the standard library and numpy may run at import time: the parent reads thi
 torch (see autograder.probes).
 """
 import math
+import operator
 
 import numpy as np
 import torch
@@ -33,7 +34,7 @@ from torch import nn
 
 import utils
 from autograder.probes import allclose, check, equal, every_item, probe
-from autograder.trusted import (buffers_in_order, gradients_and_one_step, load_shape_seeded, modules,
+from autograder.trusted import (buffer_values, gradients_and_one_step, load_shape_seeded, modules,
                                 parameter_count, parameter_gradients, parameters, plain, scores, set_training,
                                 zero_gradients)
 
@@ -42,7 +43,7 @@ _train, _make_optimiser = utils.train, utils._make_optimiser
 _Linear, _Flatten, _Sequential = nn.Linear, nn.Flatten, nn.Sequential
 _DROPOUT_MODULES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 _rand, _arange, _Generator = torch.rand, torch.arange, torch.Generator
-_type = type
+_type, _float, _index = type, float, operator.index
 
 BATCH = 4  # images per probe batch; more than 1 so that batch norm can train
 INPUT_SEED = 559
@@ -93,34 +94,45 @@ def _count_and_scores(Net) -> dict:
 _REQUIRED_SETTINGS = ("epochs", "lr", "batch_size")
 
 
-def _number_problems(settings: dict) -> list[str]:
+def _plain_settings(settings) -> tuple[dict, list[str]]:
+    """(the settings with their numbers as plain int and float, what is wrong with them): the plain
+    numbers are what the probes use, so a number-like object cannot behave one way when checked and
+    another when used."""
+    if _type(settings) is not dict:
+        return {}, [f"the settings function must return a dict, not {_type(settings).__name__}"]
+    plain_settings = dict(settings)
     problems = [f'"{key}" is missing' for key in _REQUIRED_SETTINGS if key not in settings]
     for key in ("epochs", "batch_size"):
-        value = settings.get(key, 1)
-        if _type(value) is not int or value < 1:
+        try:
+            plain_settings[key] = _index(settings.get(key, 1))
+        except TypeError:
+            plain_settings[key] = 0
+        if plain_settings[key] < 1:
             problems.append(f'"{key}" must be a whole number of at least 1')
-    for key, default in (("lr", 1.0), ("weight_decay", 0.0)):
-        value = settings.get(key, default)
-        if _type(value) not in (int, float) or not 0 <= value < math.inf or (key == "lr" and value == 0):
-            problems.append(f'"{key}" must be a {"positive" if key == "lr" else "non-negative"} number')
-    return problems
+    for key, default, least in (("lr", 1.0, "positive"), ("weight_decay", 0.0, "non-negative")):
+        try:
+            plain_settings[key] = _float(settings.get(key, default))
+        except (TypeError, ValueError):
+            plain_settings[key] = math.nan
+        if not (0 < plain_settings[key] < math.inf if key == "lr" else 0 <= plain_settings[key] < math.inf):
+            problems.append(f'"{key}" must be a {least} number')
+    return plain_settings, problems
 
 
 def _settings_problems(settings) -> str:
     """What is wrong with a settings dict for `utils.train`, or "none" when one epoch with it
     trains a stand-in model: accepted, with a finite loss and weights that move."""
-    if _type(settings) is not dict:
-        return f"the settings function must return a dict, not {_type(settings).__name__}"
-    problems = _number_problems(settings)
+    settings, problems = _plain_settings(settings)
     if problems:
         return "; ".join(problems)
     stand_in = _Sequential(_Flatten(), _Linear(28 * 28, 10))
     before = [plain(p) for p in parameters(stand_in)]
     try:
         history = _train(stand_in, (_images(8), _labels(8)), **{**settings, "epochs": 1, "progress": False})
+        losses = [_float(loss) for loss in history["loss"]]
     except Exception as error:
         return f"utils.train rejects these settings ({type(error).__name__}: {str(error)[:200]})"
-    if not all(math.isfinite(float(loss)) for loss in history["loss"]):
+    if not all(math.isfinite(loss) for loss in losses):
         return "one epoch with these settings gives a loss that is not finite"
     if all(np.array_equal(plain(p), b) for p, b in zip(parameters(stand_in), before)):
         return "one epoch with these settings does not change the weights"
@@ -238,7 +250,8 @@ def _moved_towards_zero(settings) -> float:
     """The fraction of a stand-in layer's weights that one step of the optimiser `utils.train`
     builds from `settings` moves towards zero, when every gradient is zero (0 when the settings
     are not usable numbers)."""
-    if _type(settings) is not dict or _number_problems(settings):
+    settings, problems = _plain_settings(settings)
+    if problems:
         return 0.0
     layer = _Linear(28 * 28, 10)
     load_shape_seeded(layer)
@@ -285,7 +298,7 @@ def batchnorm_in_training_mode(module, rng):
     set_training(net, True)
     for dropout in (m for m in modules(net) if _type(m) in _DROPOUT_MODULES):
         set_training(dropout, False)
-    return {"scores": scores(net, _images()), "running statistics": buffers_in_order(net)}
+    return {"scores": scores(net, _images()), "running statistics": buffer_values(net)}
 
 
 @probe("Q3d", points=1, compare=every_item(SCORES),
