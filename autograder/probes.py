@@ -5,12 +5,16 @@ An assignment's hidden `assignments/<a>/probes.py` reads like this:
 
     import torch
     from autograder.probes import probe, allclose, equal, check, raised
+    from autograder.trusted import plain
 
     @probe("Q2A", points=1, compare=allclose(rtol=1e-4, atol=1e-5),
            hint="BatchNorm's output does not match the expected normalised batch.")
     def batchnorm_matches_reference(module, rng):     # rng: numpy Generator, seeded per probe
         x = torch.from_numpy(rng.normal(3, 5, size=(64, 4)))
-        return {"y": module.BatchNorm()(x).detach().numpy()}
+        return {"y": plain(module.BatchNorm()(x))}
+
+    def same_ranking(student, reference):             # a check gets both values
+        return (list(np.argsort(student)) == list(np.argsort(reference)), "the order differs")
 
 The same probe runs, in separate sandboxed children, on the reference solution and on a submission
 (`autograder.child`); only the values come back. `judge` then compares them in the trusted parent.
