@@ -9,7 +9,7 @@ A student gets ``release/<a>/`` and never sees ``source/`` (the solutions) or th
 
 expected.json holds the child's messages for the reference run (`grade.run_reference` with the
 visible checks as probes and the assignment's batch seed), in the wire format of
-`autograder.wire` (arrays base64-encoded, never pickle), with what they were made from:
+`autograder.sandbox.wire` (arrays base64-encoded, never pickle), with what they were made from:
 
     {"assignment": "hopfield_batchnorm", "checks_sha256": "<of checks.py>", "format": 1,
      "results": [{"event": "probe", "name": "...", "value": ...}, ...],  # in the checks' order
@@ -26,7 +26,8 @@ import json
 import shutil
 from pathlib import Path
 
-from autograder import grade, wire
+from autograder import grade
+from autograder.sandbox import wire
 from autograder.config import CONFIG_FILE, GradingConfig
 from autograder.sandbox import Zygote
 
@@ -61,7 +62,7 @@ def write_bundle(config: GradingConfig, release_folder: Path, zygote: Zygote | N
     shutil.copyfile(config.checks_path, checks_file)
     checks = config.visible_checks()
     seed = grade.batch_seed(config.assignment)
-    with grade.running_zygote(zygote, config, (config.folder, config.source_path.parent)) as running:
+    with grade.running_zygote(zygote, config, allow_weak=True) as running:
         reference = grade.run_reference(checks, running, seed)
     (folder / EXPECTED_FILE).write_text(expected_text(checks, reference, seed), encoding="utf-8")
     return folder

@@ -27,12 +27,24 @@ Where the grading config comes from:
 
 The hidden probes file is never opened.
 
-Exit codes: 0 when the notebook follows the rules, defines every required name as the right kind
-with parameters the grader can call, and its extracted module loads; 1 when it does not; 2 when it
-could not be checked (unreadable notebook, unknown assignment, broken grading.toml). Failing visible
-checks, even one stopped by a time or memory limit, do not change the exit code: they preview part
-of the grade, whereas the exit code answers "will this notebook grade at all", which is what a
-script gating a hand-in needs. They are shown as FAIL, with what was wrong.
+The run is graded exactly as `autograder grade` grades a submission, so the report gives its status
+in grade's own words (`grade.SEVERITY`): "time limit", "memory limit", "crashed (exit code 0)",
+"malformed answer", "exception at import", ... or "partial" / "ok" when everything ran.
+
+Exit codes answer "will this notebook grade?", which is what a script gating a hand-in needs:
+
+- 0: it will grade: it follows the rules, defines every required name as the right kind with
+  parameters the grader can call, its extracted module loads, and the sandbox did not stop its run.
+- 1: it will not grade fully: a rule or name problem, a module that does not load ("exception at
+  import"), or a run the sandbox stopped ("time limit", "memory limit", "crashed", "malformed
+  answer"), which would cost every test that had not finished.
+- 2: it could not be checked: unreadable notebook, unknown assignment, broken grading.toml, or a
+  sandbox that failed to start.
+
+Visible checks that merely fail (a wrong value, an exception in a check) do not change the exit
+code: they preview part of the grade and are shown as FAIL, with what was wrong. When there are no
+visible checks or no expected values for them, the module is not run, so the exit code then only
+covers the rules and the names.
 """
 from __future__ import annotations
 
@@ -74,7 +86,8 @@ class CheckReport:
     assignment_from: str  # "argument" | "check bundle" | "metadata" | "file name"
     problems: list[Problem] = field(default_factory=list)
     questions: list[QuestionResult] = field(default_factory=list)
-    checks_note: str = ""  # why the visible checks did not run, or the sandbox's verdict when they stopped
+    checks_note: str = ""  # why the visible checks did not run
+    status: str = ""  # grade's status for the run of the visible checks; "" when they did not run
     notes: list[str] = field(default_factory=list)  # from reading the file (encoding guessed, repairs)
 
     @property
@@ -94,7 +107,8 @@ class CheckReport:
             "exit_code": self.exit_code,
             "notes": list(self.notes),
             "problems": [asdict(problem) for problem in self.problems],
-            "checks": {"note": self.checks_note, "questions": [asdict(q) for q in self.questions]},
+            "checks": {"note": self.checks_note, "status": self.status,
+                       "questions": [asdict(q) for q in self.questions]},
         }
 
 
@@ -163,7 +177,7 @@ def check_notebook(path, assignment: str | None = None, root: Path = paths.REPO_
     sandbox zygote to use (tests share one); by default one is started.
 
     Raises NotebookError when the notebook cannot be read, ValueError (ConfigError included) when the
-    assignment is unknown or its grading.toml is wrong.
+    assignment is unknown or its grading.toml is wrong, SandboxError when the sandbox fails.
     """
     path = Path(path)
     notes: list[str] = []
@@ -179,55 +193,91 @@ def check_notebook(path, assignment: str | None = None, root: Path = paths.REPO_
     elif config.checks_path is None:
         report.checks_note = "this assignment has no visible checks"
     else:
-        report.questions, report.checks_note, load_problem = run_visible_checks(
-            nb, extraction, config, setting.expected, zygote)
-        report.problems += [load_problem] if load_problem else []
+        run = run_visible_checks(nb, extraction, config, setting.expected, zygote)
+        report.questions, report.checks_note, report.status = run.questions, run.note, run.status
+        report.problems += [run.problem] if run.problem else []
     # Cell order, as the student reads the notebook; problems of no single cell last.
     report.problems.sort(key=lambda problem: (problem.cell is None, problem.cell or 0))
     return report
 
 
+@dataclass(frozen=True)
+class VisibleChecks:
+    """What running the visible checks found."""
+
+    questions: list[QuestionResult]  # one per question that has visible checks
+    note: str = ""  # why they could not run
+    status: str = ""  # grade's status for the notebook graded with them; "" when they did not run
+    problem: Problem | None = None  # the module does not load, or the sandbox stopped the run
+
+
+# How to avoid each way the sandbox stops a run, by the first word(s) of grade's status.
+STOPPED_FIXES = {
+    "time limit": "make sure nothing runs for long when the module is imported (a loop in a class body, "
+                  "a call in a default value) and that your functions finish quickly",
+    "memory limit": "build no large data when the module is imported, and check what your functions allocate",
+    "crashed": "remove what ends or kills the process (os._exit, os.kill, os.abort) from the code the "
+               "grader keeps",
+    "malformed answer": "do not write to file descriptors your code did not open",
+}
+
+
 def run_visible_checks(nb, extraction: Extraction, config: GradingConfig, expected: Path,
-                       zygote: Zygote | None = None) -> tuple[list[QuestionResult], str, Problem | None]:
+                       zygote: Zygote | None = None) -> VisibleChecks:
     """Run the checks file of `config` on the extracted module in the grading sandbox and judge them,
     with grading's own `grade_notebook`, against the reference's values stored at `expected` (see
     `autograder.bundle`); when there are none for these checks, against the reference solution run
-    now, if its notebook is there.
-
-    Returns (one result per question that has visible checks, a note when they could not all run,
-    a problem when the extracted module does not load). The checks are graded as the probes of a
-    copy of `config`, so nothing here reads or needs the hidden probes file.
+    now, if its notebook is there. The checks are graded as the probes of a copy of `config`, so
+    nothing here reads or needs the hidden probes file. Raises SandboxError when the sandbox fails.
     """
     try:
         checks = config.visible_checks()
     except Exception as error:  # noqa: BLE001 - an instructor's checks file may fail in any way
-        return [], f"the visible checks could not run (tell your instructor): {type(error).__name__}: {error}", None
+        return VisibleChecks([], f"the visible checks could not run (tell your instructor): "
+                                 f"{type(error).__name__}: {error}")
     seed = grade.batch_seed(config.assignment)
     try:
         stored, unusable = bundle.read_expected(expected, checks, seed), ""
     except bundle.BundleError as error:
         stored, unusable = None, f" ({error})"
     if stored is None and not config.source_path.is_file():
-        return [], NO_EXPECTED_VALUES + unusable, None
+        return VisibleChecks([], NO_EXPECTED_VALUES + unusable)
     try:
         # A new zygote's children cannot see the grader's folder or the reference.
-        with grade.running_zygote(zygote, config, (config.folder, config.source_path.parent)) as running:
+        with grade.running_zygote(zygote, config, allow_weak=True) as running:
             reference = stored or grade.run_reference(checks, running, seed)
             result = grade.grade_notebook(nb, extraction, checks, running, reference, seed)
     except grade.ReferenceSolutionError as error:
-        return [], f"the visible checks could not run (tell your instructor): {error}", None
-    except SandboxError as error:
-        return [], f"the visible checks could not run: {error}", None
-    problem = None
+        return VisibleChecks([], f"the visible checks could not run (tell your instructor): {error}")
+    questions = [_question_result(q) for q in result.questions if q.probes]
+    return VisibleChecks(questions, status=_status(result, questions), problem=_run_problem(result))
+
+
+def _status(result: grade.StudentResult, questions: list[QuestionResult]) -> str:
+    """grade's status for the run. Grade tells "ok" from "partial" by the questions' points, which the
+    visible checks need not add up to, so those two are told by whether every check passed."""
+    if result.status not in ("ok", "partial"):
+        return result.status
+    return "ok" if all(question.passed for question in questions) else "partial"
+
+
+def _run_problem(result: grade.StudentResult) -> Problem | None:
+    """The problem that would make grading stop short: a module that does not load, or a run the
+    sandbox stopped (its status, grade's word for it, is then the result's: a stop ranks above
+    everything the notebook's text can cause)."""
     if "load_error" in result.details:
         error = result.details["load_error"]
-        problem = Problem(None, "does-not-load",
-                          f"The extracted module fails when it is imported ({error['type']}: "
-                          f"{error['message'][:200]}), so every autograded question would score 0.",
-                          "make every definition work without the cells the grader drops (see `autograder extract`)")
-    stopped = result.details.get("sandbox", "ok") != "ok"
-    note = f"the sandbox stopped your code: it {result.details['detail']}" if stopped else ""
-    return [_question_result(q) for q in result.questions if q.probes], note, problem
+        return Problem(None, "does-not-load",
+                       f"The extracted module fails when it is imported ({error['type']}: "
+                       f"{error['message'][:200]}), so every autograded question would score 0.",
+                       "make every definition work without the cells the grader drops (see `autograder extract`)")
+    if result.details.get("sandbox", "ok") == "ok":
+        return None
+    fix = next((fix for prefix, fix in STOPPED_FIXES.items() if result.status.startswith(prefix)),
+               "make the code the grader keeps (see `autograder extract`) run quickly, with little memory")
+    return Problem(None, "run-stopped",
+                   f"When graded, your code is stopped ({result.status}): {result.details['detail']}. "
+                   "Every test it had not finished would score 0.", fix)
 
 
 def _question_result(question) -> QuestionResult:
@@ -279,6 +329,8 @@ def format_report(report: CheckReport, colour: bool = False) -> str:
     lines += ["", "Visible checks (a preview: the hidden tests decide the grade):"]
     if report.checks_note:
         lines.append(f"  {report.checks_note}")
+    if report.status:
+        lines.append(f"  status as graded: {report.status}")
     width = max((len(result.question) for result in report.questions), default=0)
     for result in report.questions:
         verdict = style.green("pass") if result.passed else style.red("FAIL")
@@ -304,7 +356,7 @@ def main(notebook: Path, assignment: str | None = None, as_json: bool = False,
     """The ``autograder check`` verb: print the report (or one JSON object) and return the exit code."""
     try:
         report = check_notebook(Path(notebook), assignment, root)
-    except (NotebookError, ValueError) as error:
+    except (NotebookError, ValueError, SandboxError) as error:
         if as_json:
             print(json.dumps({"notebook": str(notebook), "ok": False, "exit_code": EXIT_CANNOT_CHECK,
                               "error": str(error)}))

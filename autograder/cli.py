@@ -7,6 +7,16 @@ import sys
 from pathlib import Path
 
 
+# Kept here rather than imported from autograder.check, so that `--help` imports nothing heavy.
+CHECK_EXIT_CODES = """exit codes:
+  0  the notebook will grade
+  1  it will not grade fully: a rule or name problem, a module that does not load, or a run the
+     grading sandbox stops (time limit, memory limit, crashed, malformed answer); the report
+     gives the status in the words of `autograder grade`
+  2  it could not be checked: unreadable notebook, unknown assignment, broken grading.toml, or a
+     sandbox that failed"""
+
+
 def _release(args) -> int:
     from autograder import paths, release
     for assignment in paths.resolve_assignments(args.assignments):
@@ -40,7 +50,8 @@ def _extract(args) -> int:
 def _grade(args) -> int:
     from autograder import grade, report
     result = grade.grade_assignment(args.assignment, args.submissions, args.output, jobs=args.jobs,
-                                    force=args.force, autolab=args.autolab)
+                                    force=args.force, autolab=args.autolab,
+                                    allow_weak_sandbox=args.allow_weak_sandbox)
     report.write_reports(result, args.output, autolab=args.autolab)
     print(report.class_table(result))
     print(f"reports in {args.output}")
@@ -89,9 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     verb.add_argument("-o", "--output", type=Path, default=Path("grading-output"), help="report folder")
     verb.add_argument("--force", action="store_true", help="regrade submissions already graded")
     verb.add_argument("--autolab", action="store_true", help="also write Autolab's last-line JSON")
+    verb.add_argument("--allow-weak-sandbox", action="store_true",
+                      help="grade even where this machine cannot isolate submissions (no user namespaces); "
+                           "every report then says which protections were missing")
     verb.set_defaults(run=_grade)
 
-    verb = verbs.add_parser("check", help="check a notebook follows the rules and passes the visible tests")
+    verb = verbs.add_parser("check", help="check a notebook follows the rules and passes the visible tests",
+                            formatter_class=argparse.RawDescriptionHelpFormatter, epilog=CHECK_EXIT_CODES)
     verb.add_argument("notebook", type=Path)
     verb.add_argument("--assignment", help="assignment name (guessed from the notebook when omitted)")
     verb.add_argument("--json", action="store_true", help="machine-readable output")

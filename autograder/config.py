@@ -34,7 +34,7 @@ from pathlib import Path
 
 from autograder import paths
 from autograder.probes import ProbeDefinitionError, ProbeSpec, load_probes
-from autograder.sandbox import Limits
+from autograder.sandbox.limits import Limits
 
 CONFIG_FILE = "grading.toml"
 NAME_KINDS = ("class", "function")

@@ -2,8 +2,9 @@
 
     result = grade_assignment("hopfield_batchnorm", Path("submitted"), Path("grading-output"), jobs=2)
 
-1. Find the submissions (`find_submissions`): a folder of notebooks, nbgrader's
-   `submitted/<student>/<assignment>/*.ipynb`, an LMS zip of notebooks, or one notebook.
+1. Find the submissions (`discovery.find_submissions`): a folder of notebooks, nbgrader's
+   `submitted/<student>/<assignment>/*.ipynb`, an LMS zip of notebooks, or one notebook. Ids that
+   collide are each graded, numbered apart, with the status "duplicate submission".
 2. Extract the reference notebook and run every probe on it once, in the sandbox, with the batch's
    seed. A probe that raises on the reference, or that does not give the reference full marks when
    judged against itself, stops the batch: it would mark every student wrong.
@@ -29,23 +30,22 @@ import hashlib
 import json
 import logging
 import os
-import re
-import shutil
 import threading
-import zipfile
-from dataclasses import asdict, dataclass, field
-from pathlib import Path, PurePosixPath
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 from tqdm import tqdm
 
 from autograder import paths
 from autograder.config import GradingConfig, load_config
+from autograder.discovery import Submission, find_submissions
 from autograder.extract import KEPT, Extraction, extract
 from autograder.names import required_name_problems
 from autograder.notebook import NotebookError, read_notebook
 from autograder.probes import ReferenceFailure, Verdict, judge
 from autograder.rules import check_rules
-from autograder.sandbox import ChildOutcome, Zygote
+from autograder.probe_runs import ProbeRun, run_probes
+from autograder.sandbox import Zygote
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 # in brackets or after a colon are matched by this prefix.
 SEVERITY = (
     "grader error",  # the grader itself failed on this submission (see grade.log)
+    "duplicate submission",  # another file gave the same student id: graded, the instructor picks one
     "unreadable notebook",  # nothing could be graded
     "exception at import",  # the extracted module did not load: no probe ran
     "crashed",  # the child died: (exit code N) or (signal NAME)
@@ -68,18 +69,7 @@ SEVERITY = (
 RESULT_FORMAT = 1  # bump when a result file's meaning changes: old results are then regraded
 MODULE_NAME = "submission"
 NEEDS_MANUAL_GRADING = "needs manual grading"
-
-# Zip archives from a learning-management system are unpacked with these caps.
-MAX_ZIP_MEMBERS = 10_000
-MAX_NOTEBOOK_BYTES = 200 * 2**20
-MAX_UNPACKED_BYTES = 4 * 2**30
-# Files an archive or a folder may hold that are never submissions.
-IGNORED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
-
-
-class DiscoveryError(ValueError):
-    """The submissions cannot be found or told apart (the message says which and why)."""
-
+DUPLICATE_SUBMISSION = "duplicate submission"
 
 class ReferenceSolutionError(RuntimeError):
     """The reference solution, or a probe run on it, fails: grading would be wrong for everyone."""
@@ -164,162 +154,6 @@ def severity(status: str) -> int:
     return next(rank for rank, prefix in enumerate(SEVERITY) if status.startswith(prefix))
 
 
-# ---- finding submissions ------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Submission:
-    student: str
-    path: Path
-    problem: str = ""  # why it cannot be graded, found before reading it
-
-
-def find_submissions(submissions: Path, assignment: str, unpack_dir: Path) -> list[Submission]:
-    """The submissions under `submissions`, sorted by student, each student once.
-
-    `submissions` is one of: a notebook; a zip of notebooks (unpacked into `unpack_dir`); nbgrader's
-    `submitted/` folder, or the course folder above it (`<student>/<assignment>/*.ipynb`); a folder
-    of notebooks. Raises DiscoveryError when none are found or two have the same student id.
-    """
-    submissions = Path(submissions)
-    if submissions.is_file():
-        if zipfile.is_zipfile(submissions):
-            found = _unpack_zip(submissions, assignment, unpack_dir)
-        elif submissions.suffix == ".ipynb":
-            found = [Submission(student_id(submissions, assignment), submissions)]
-        else:
-            raise DiscoveryError(f"{submissions} is neither a notebook nor a zip of notebooks")
-    elif submissions.is_dir():
-        root = submissions / "submitted" if (submissions / "submitted").is_dir() else submissions
-        students = sorted(d for d in root.iterdir() if (d / assignment).is_dir())
-        if students:
-            found = [_nbgrader_submission(folder.name, folder / assignment, assignment) for folder in students]
-        else:
-            found = [Submission(student_id(path, assignment), path)
-                     for path in sorted(root.glob("*.ipynb")) if not _ignored(path.name)]
-    else:
-        raise DiscoveryError(f"{submissions} does not exist")
-    if not found:
-        raise DiscoveryError(f"no notebooks found in {submissions}: expected *.ipynb files, nbgrader's "
-                             f"submitted/<student>/{assignment}/ folders, or a zip of notebooks")
-    _check_unique(found)
-    return sorted(found, key=lambda s: s.student)
-
-
-def student_id(path: PurePosixPath | Path, assignment: str, folder: str | None = None) -> str:
-    """The student id a notebook's name gives: the name without the assignment's name and the
-    separators around it (`hopfield_batchnorm_jsmith.ipynb` -> `jsmith`); when nothing is left,
-    `folder` (the notebook's folder in an archive), else the whole name. Characters other than
-    letters, digits and `@.-_` become `_` (`safe_id`)."""
-    # The assignment's name as a whole word in any case, its underscores also written `-` or ` `.
-    spelled = "[-_ ]".join(map(re.escape, assignment.split("_")))
-    name = re.compile(rf"(?<![^\W_]){spelled}(?![^\W_])", re.IGNORECASE)
-
-    def words(text: str) -> str:
-        return "_".join(w for w in re.split(r"[\s_.()\[\]-]+", name.sub(" ", text)) if w)
-    return safe_id(words(path.stem) or words(folder or "") or path.stem)
-
-
-def safe_id(text: str) -> str:
-    """`text` with characters other than letters, digits and `@.-_` replaced by `_`: a file name."""
-    return re.sub(r"[^\w@.-]", "_", text).lstrip(".") or "_"
-
-
-def _ignored(name: str) -> bool:
-    parts = PurePosixPath(name).parts
-    return any(part in IGNORED_PARTS or part.startswith(".") for part in parts)
-
-
-def _nbgrader_submission(student: str, folder: Path, assignment: str) -> Submission:
-    """nbgrader's `<student>/<assignment>/`: the notebook named after the assignment, else the only one."""
-    notebooks = sorted(p for p in folder.glob("*.ipynb") if not _ignored(p.name))
-    named = folder / f"{assignment}.ipynb"
-    if named in notebooks or len(notebooks) == 1:
-        return Submission(safe_id(student), named if named in notebooks else notebooks[0])
-    problem = (f"{folder} holds no notebook" if not notebooks else
-               f"{folder} holds {len(notebooks)} notebooks and none is named {assignment}.ipynb")
-    return Submission(safe_id(student), named, problem)
-
-
-def _check_unique(found: list[Submission]) -> None:
-    by_student: dict[str, list[Submission]] = {}
-    for submission in found:
-        by_student.setdefault(submission.student, []).append(submission)
-    clashes = {student: subs for student, subs in by_student.items() if len(subs) > 1}
-    if clashes:
-        described = "; ".join(f"{student}: {', '.join(str(s.path) for s in subs)}"
-                              for student, subs in sorted(clashes.items()))
-        raise DiscoveryError(f"several submissions have the same student id ({described}); "
-                             "rename them so that each student has one")
-
-
-def _unpack_zip(archive_path: Path, assignment: str, unpack_dir: Path) -> list[Submission]:
-    """Unpack the notebooks of an LMS archive into `unpack_dir` as `<student>.ipynb`.
-
-    The archive is refused as a whole when any member's path would leave the folder (absolute,
-    `..`, a drive letter) or when it is too big; members are copied by this code, never by
-    `extractall`, so nothing but plain notebook files is ever written."""
-    try:
-        archive = zipfile.ZipFile(archive_path)
-    except (zipfile.BadZipFile, OSError) as error:
-        raise DiscoveryError(f"{archive_path} cannot be opened as a zip archive ({error})") from None
-    with archive:
-        members = [m for m in archive.infolist() if not m.is_dir()]
-        if len(members) > MAX_ZIP_MEMBERS:
-            raise DiscoveryError(f"{archive_path} has {len(members)} files, more than the {MAX_ZIP_MEMBERS} allowed")
-        for member in members:
-            _check_member_path(archive_path, member.filename)
-        notebooks = [m for m in members if m.filename.lower().endswith(".ipynb") and not _ignored(m.filename)]
-        declared = sum(m.file_size for m in notebooks)
-        if declared > MAX_UNPACKED_BYTES:
-            raise DiscoveryError(f"{archive_path} would unpack to {declared / 2**30:.1f} GB of notebooks, more than "
-                                 f"the {MAX_UNPACKED_BYTES / 2**30:.0f} GB allowed")
-        found = []
-        for member in notebooks:
-            inner = PurePosixPath(member.filename.replace("\\", "/"))
-            folder = inner.parts[0] if len(inner.parts) > 1 else None
-            found.append((Submission(student_id(inner, assignment, folder), Path(member.filename)), member))
-        _check_unique([submission for submission, _ in found])
-        shutil.rmtree(unpack_dir, ignore_errors=True)
-        unpack_dir.mkdir(parents=True)
-        unpacked, total = [], 0
-        for submission, member in found:
-            target = unpack_dir / f"{submission.student}.ipynb"
-            problem = _copy_capped(archive, member, target)
-            unpacked.append(Submission(submission.student, target, problem))
-            total += target.stat().st_size if target.exists() else 0
-            if total > MAX_UNPACKED_BYTES:  # headers can lie about sizes; the bytes written cannot
-                raise DiscoveryError(f"{archive_path} unpacks to more than the "
-                                     f"{MAX_UNPACKED_BYTES / 2**30:.0f} GB of notebooks allowed")
-        return unpacked
-
-
-def _check_member_path(archive_path: Path, name: str) -> None:
-    posix = name.replace("\\", "/")
-    if posix.startswith("/") or re.match(r"^[A-Za-z]:", posix) or ".." in PurePosixPath(posix).parts:
-        raise DiscoveryError(f"{archive_path} is refused: its member {name!r} would be written outside the "
-                             "folder it is unpacked into (path traversal)")
-
-
-def _copy_capped(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path) -> str:
-    """Copy one member, stopping at MAX_NOTEBOOK_BYTES whatever its header claims; return a problem
-    that makes it ungradable, or ''."""
-    written = 0
-    try:
-        with archive.open(member) as source, open(target, "wb") as sink:
-            while chunk := source.read(2**20):
-                written += len(chunk)
-                if written > MAX_NOTEBOOK_BYTES:
-                    break
-                sink.write(chunk)
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as error:  # RuntimeError: encrypted
-        return f"{member.filename} in the archive cannot be unpacked ({error})"
-    if written > MAX_NOTEBOOK_BYTES:
-        target.unlink()
-        return (f"{member.filename} in the archive is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB "
-                "unpacked (clear the outputs and save it again)")
-    return ""
-
-
 # ---- the reference ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -398,29 +232,43 @@ AST_LOCK = threading.Lock()
 def grade_submission(submission: Submission, batch: _Batch) -> tuple[StudentResult, bool]:
     """(result, reused): the saved result when its fingerprint matches (and not `force`), else a
     new grading. Exceptions other than the submission's own failures propagate."""
-    config = batch.config
     try:
         data = submission.problem.encode() if submission.problem else submission.path.read_bytes()
     except OSError as error:
-        submission = Submission(submission.student, submission.path, f"cannot read {submission.path} ({error.strerror})")
+        submission = replace(submission, problem=f"cannot read {submission.path} ({error.strerror})")
         data = submission.problem.encode()
-    fingerprint = hashlib.sha256(batch.fingerprint_base + data).hexdigest()
+    found = "\0".join(submission.notes).encode()  # a duplicate has a note naming the others
+    fingerprint = hashlib.sha256(batch.fingerprint_base + data + found).hexdigest()
     saved = _saved_result(batch.results_dir / f"{submission.student}.json", fingerprint)
     if saved is not None and not batch.force:
         return saved, True
+    return _with_discovery(_grade_file(submission, batch, fingerprint), submission), False
 
+
+def _grade_file(submission: Submission, batch: _Batch, fingerprint: str) -> StudentResult:
+    """Read, extract and grade the notebook; "unreadable notebook" when finding or reading it failed."""
+    config = batch.config
     if submission.problem:
-        return _Grading(submission.student, str(submission.path), config, fingerprint).unreadable(submission.problem), False
+        return _Grading(submission.student, str(submission.path), config, fingerprint).unreadable(submission.problem)
     read_notes: list[str] = []
     try:
         nb = read_notebook(submission.path, keep_outputs=False, notes=read_notes)
     except NotebookError as error:
-        return _Grading(submission.student, str(submission.path), config, fingerprint).unreadable(str(error)), False
+        return _Grading(submission.student, str(submission.path), config, fingerprint).unreadable(str(error))
     with AST_LOCK:
         extraction = extract(nb)
     extraction.notes = read_notes
     return grade_notebook(nb, extraction, config, batch.zygote, batch.reference, batch.seed,
-                          submission.student, str(submission.path), fingerprint), False
+                          submission.student, str(submission.path), fingerprint)
+
+
+def _with_discovery(result: StudentResult, submission: Submission) -> StudentResult:
+    """`result` with what finding its file told: those notes first, and the duplicate status."""
+    result.notes[:0] = submission.notes
+    if submission.duplicate:
+        result.problems = sorted([DUPLICATE_SUBMISSION, *result.problems], key=severity)
+        result.status = result.problems[0]
+    return result
 
 
 def grade_notebook(nb, extraction: Extraction, config: GradingConfig, zygote: Zygote, reference: Reference,
@@ -436,8 +284,8 @@ def grade_notebook(nb, extraction: Extraction, config: GradingConfig, zygote: Zy
                           if v.rule != "syntax-error"]
         blocked = grading.check_names(extraction, nb)
     to_run = [spec.name for spec in config.probes if spec.question not in blocked]
-    outcome = zygote.run(_job(extraction.source, config, to_run, seed), config.limits) if to_run else None
-    return grading.judge_all(outcome, blocked, reference)
+    run = run_probes(zygote, _job(extraction.source, config, to_run, seed), config.limits) if to_run else None
+    return grading.judge_all(run, blocked, reference)
 
 
 def _with_fix(problem) -> str:
@@ -497,30 +345,32 @@ class _Grading:
             self.problems.append(f"missing name {', '.join(missing)}")
         return blocked
 
-    def judge_all(self, outcome: ChildOutcome | None, blocked: dict[str, str], reference: Reference) -> StudentResult:
-        results = outcome.results if outcome else {}
-        missing_reason = self._read_outcome(outcome) if outcome else ""
+    def judge_all(self, run: ProbeRun | None, blocked: dict[str, str], reference: Reference) -> StudentResult:
+        results = run.results if run else {}
+        missing_reason = self._read_outcome(run) if run else ""
         verdicts, errors = {}, {}
         for spec in self.config.probes:
             if spec.question in blocked:
                 verdicts[spec.name] = Verdict(0.0, "not run: a name this question needs is missing")
                 continue
             result = results.get(spec.name)
-            verdicts[spec.name] = judge(spec, result, reference.results.get(spec.name), missing_reason)
+            why = run.stopped.get(spec.name, missing_reason) if run else missing_reason
+            verdicts[spec.name] = judge(spec, result, reference.results.get(spec.name), why)
             if result is not None and "error" in result:
                 errors[spec.name] = result["error"]
         if errors:
             self.problems.append("exception in probe")
         return self.result(verdicts, blocked)
 
-    def _read_outcome(self, outcome: ChildOutcome) -> str:
+    def _read_outcome(self, run: ProbeRun) -> str:
         """Record the child's fate; return why probes it did not answer were not run."""
+        outcome = run.outcome
         self.details = {"sandbox": outcome.status, "detail": outcome.detail, "exit_code": outcome.exit_code,
                         "signal": outcome.signal, "elapsed": round(outcome.elapsed, 3),
                         "cpu_seconds": round(outcome.cpu_seconds, 3),
                         "stdout_tail": outcome.stdout_tail[-2000:], "stderr_tail": outcome.stderr_tail[-2000:]}
-        if outcome.status == "ok" and outcome.load_error:
-            error = self.details["load_error"] = outcome.load_error
+        if run.load_error:
+            error = self.details["load_error"] = run.load_error
             self.problems.append("exception at import")
             self.notes.append(f"Your module failed to load: {error['type']}: {error['message']}")
             return f"your module failed to load ({error['type']})"
@@ -534,7 +384,7 @@ class _Grading:
         return f"your code was stopped before this test ran ({status})"
 
     @staticmethod
-    def _crash_status(outcome: ChildOutcome) -> str:
+    def _crash_status(outcome) -> str:
         return f"crashed (signal {outcome.signal})" if outcome.signal else f"crashed (exit code {outcome.exit_code})"
 
     def result(self, verdicts: dict[str, Verdict], blocked: dict[str, str]) -> StudentResult:
@@ -568,23 +418,24 @@ def _grader_error(submission: Submission, config: GradingConfig, error: Exceptio
 
 def grade_assignment(assignment: str | GradingConfig, submissions: Path, out_dir: Path, jobs: int = 2,
                      force: bool = False, autolab: bool = False, progress: bool = True, *,
-                     zygote: Zygote | None = None, root: Path = paths.REPO_ROOT) -> ClassResult:
+                     zygote: Zygote | None = None, root: Path = paths.REPO_ROOT,
+                     allow_weak_sandbox: bool = False) -> ClassResult:
     """Grade every submission in `submissions` (see `find_submissions`) into `out_dir/results/`.
 
-    `zygote`: an already running Zygote to use (tests share one); it must hide `submissions` and
-    `out_dir` from its children. Without one, a Zygote is started for the batch that hides them,
-    the grader's folder and the reference's.
-    Raises ConfigError, DiscoveryError or ReferenceSolutionError before grading anyone.
+    `zygote`: an already running Zygote to use (tests share one); without one, a Zygote is started
+    for the batch, which refuses to run where this machine cannot isolate a child unless
+    `allow_weak_sandbox` (every report then says which protections were missing).
+    Raises ConfigError, discovery.DiscoveryError, ReferenceSolutionError or SandboxError before
+    grading anyone.
     """
     config = assignment if isinstance(assignment, GradingConfig) else load_config(assignment, root)
     submissions, out_dir = Path(submissions).resolve(), Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    found = find_submissions(submissions, config.assignment, out_dir / "unpacked")
     results_dir = out_dir / "results"
     results_dir.mkdir(exist_ok=True)
     seed = batch_seed(config.assignment)
-    hidden = (submissions, out_dir, config.folder, config.source_path.parent)
-    with _batch_log(out_dir / "grade.log"), running_zygote(zygote, config, hidden) as running:
+    with _batch_log(out_dir / "grade.log"), running_zygote(zygote, config, allow_weak_sandbox) as running:
+        found = find_submissions(submissions, config.assignment, out_dir / "unpacked")
         isolation = running.isolation.describe() if running.isolation else "unknown"
         log.info("grading %d submissions of %s (seed %d); sandbox: %s", len(found), config.assignment, seed,
                  isolation)
@@ -633,25 +484,26 @@ def _write_atomically(path: Path, text: str) -> None:
 
 @contextlib.contextmanager
 def _batch_log(path: Path):
-    """Send this module's log records to `path` for the duration of a batch."""
+    """Send the autograder's log records (this module's and discovery's) to `path` for a batch."""
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    previous = log.level
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
+    package_log = logging.getLogger("autograder")
+    previous = package_log.level
+    package_log.addHandler(handler)
+    package_log.setLevel(logging.INFO)
     try:
         yield
     finally:
-        log.removeHandler(handler)
-        log.setLevel(previous)
+        package_log.removeHandler(handler)
+        package_log.setLevel(previous)
         handler.close()
 
 
 @contextlib.contextmanager
-def running_zygote(zygote: Zygote | None, config: GradingConfig, hidden):
-    """`zygote` when given, else a new one with `config`'s limits whose children cannot see `hidden`."""
+def running_zygote(zygote: Zygote | None, config: GradingConfig, allow_weak: bool = False):
+    """`zygote` when given, else a new one with `config`'s limits (see `Zygote` for `allow_weak`)."""
     if zygote is not None:
         yield zygote
         return
-    with Zygote(config.limits, hide=hidden) as started:
+    with Zygote(config.limits, allow_weak=allow_weak) as started:
         yield started

@@ -22,7 +22,8 @@ class Problem:
     """One thing to fix. `cell` is None when no single cell is at fault (a name never defined)."""
 
     cell: int | None
-    rule: str  # a rule of autograder.rules, or missing-name | wrong-kind | wrong-signature | does-not-load
+    rule: str  # a rule of autograder.rules, or missing-name | wrong-kind | wrong-signature |
+    # does-not-load | run-stopped (the last two from `autograder check`)
     message: str
     fix: str
 

@@ -11,11 +11,18 @@ Choices:
   editor's "ANSI" save, and refusing them would fail a student over an invisible detail.
 - Harmless gaps are repaired with a note (missing notebook or cell metadata, missing source, source
   stored as a list of lines, missing outputs or execution counts, missing cell ids). Anything that
-  changes what the notebook means (no cell list, a cell of unknown type, source that is not text)
-  is an error.
+  changes what the notebook means (no cell list, a cell that is not an object, source that is not
+  text) is an error.
+- What a newer or an older Jupyter wrote is read, with a note: nbformat 3 `heading` cells left in a
+  v4 file become markdown headings, and a cell of a type this grader does not know (a newer minor
+  version may add some) becomes a raw cell, which keeps the cell numbers a student sees and grades
+  nothing in it.
+- Memory is bounded before parsing: a file over MAX_NOTEBOOK_BYTES is refused unread, and JSON whose
+  objects would take more than MAX_PARSE_BYTES (`json_cost`: a file of empty lists needs 40 times
+  its size) is refused unparsed.
 - Outputs are kept by default (PDF export needs them); `keep_outputs=False` drops them as soon as the
-  JSON is parsed, which is what grading wants. Reading a 100 MB notebook takes about a second either
-  way; the JSON parser needs roughly 3-5 times the file size in memory while it runs.
+  JSON is parsed, which is what grading wants. Reading a 100 MB notebook of outputs takes about a
+  quarter of a second either way, and some 2-3 times the file size in memory.
 """
 from __future__ import annotations
 
@@ -26,8 +33,12 @@ import nbformat
 from nbformat.v4.nbbase import random_cell_id
 from nbformat.v4.rwbase import rejoin_lines, strip_transient
 
-# Larger files are refused before reading: parsing needs several times the file size in memory.
-MAX_NOTEBOOK_BYTES = 512 * 1024 * 1024
+from autograder.json_cost import cost_bound
+
+# The largest notebook file anything in the kit reads or unpacks (outputs are most of a big one).
+MAX_NOTEBOOK_BYTES = 200 * 2**20
+# The most memory the objects parsed from one notebook may take (see json_cost).
+MAX_PARSE_BYTES = 2**30
 
 CELL_TYPES = ("code", "markdown", "raw")
 OLDEST_CONVERTIBLE, CURRENT = 1, 4
@@ -47,6 +58,7 @@ def read_notebook(path, *, keep_outputs: bool = True, notes: list[str] | None = 
     path = Path(path)
     notes = [] if notes is None else notes
     text = _decode(path, _read_bytes(path), notes)
+    _check_parse_cost(path, text)
     data = _parse_json(path, text)
     del text  # the parsed copy is all we need; free the string before building nodes
     return _to_v4(path, data, keep_outputs, notes)
@@ -107,6 +119,16 @@ def _decode(path: Path, raw: bytes, notes: list[str]) -> str:
     return text
 
 
+def _check_parse_cost(path: Path, text: str) -> None:
+    cost = cost_bound(text, MAX_PARSE_BYTES)
+    if cost > MAX_PARSE_BYTES:
+        raise NotebookError(
+            f"Cannot read {path}: its JSON holds so many small values that reading it would take about "
+            f"{cost / 2**20:,.0f} MB of memory, more than the {MAX_PARSE_BYTES / 2**20:,.0f} MB allowed "
+            "(a notebook Jupyter saved is never like this)."
+        )
+
+
 def _parse_json(path: Path, text: str):
     try:
         return json.loads(text)
@@ -117,6 +139,8 @@ def _parse_json(path: Path, text: str):
         ) from None
     except RecursionError:
         raise NotebookError(f"Cannot read {path}: its JSON is nested too deeply to be a notebook.") from None
+    except ValueError as error:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+        raise NotebookError(f"Cannot read {path}: its JSON holds a value Python cannot read ({error}).") from None
 
 
 def _to_v4(path: Path, data, keep_outputs: bool, notes: list[str]):
@@ -165,7 +189,7 @@ def _normalise_v4(path: Path, data: dict, keep_outputs: bool, notes: list[str]):
     cells = data.get("cells")
     if not isinstance(cells, list):
         raise NotebookError(f"Cannot read {path}: it is JSON but not a notebook (it has no list of cells).")
-    repairs = set()
+    repairs, retyped = set(), {}
     if not isinstance(data.get("metadata"), dict):
         data["metadata"] = {}
         repairs.add("notebook metadata")
@@ -174,39 +198,85 @@ def _normalise_v4(path: Path, data: dict, keep_outputs: bool, notes: list[str]):
         data["nbformat_minor"] = minor = 4
         repairs.add("nbformat minor version")
     for number, cell in enumerate(cells, start=1):
-        _normalise_cell(path, number, cell, keep_outputs, needs_id=minor >= 5, repairs=repairs)
+        original = _normalise_cell(path, number, cell, keep_outputs, needs_id=minor >= 5, repairs=repairs)
+        if original != cell["cell_type"]:
+            retyped.setdefault(original, []).append(number)
     if repairs:
         missing = ", ".join(sorted(repairs))
         notes.append(f"{path} lacked some standard fields ({missing}); defaults were filled in.")
+    notes += [_retyped_note(path, kind, numbers) for kind, numbers in retyped.items()]
     nb = nbformat.from_dict(data)
     return strip_transient(rejoin_lines(nb))
 
 
-def _normalise_cell(path: Path, number: int, cell, keep_outputs: bool, needs_id: bool, repairs: set) -> None:
+def _normalise_cell(path: Path, number: int, cell, keep_outputs: bool, needs_id: bool, repairs: set):
+    """Check and repair one cell in place; return the cell type it had."""
     if not isinstance(cell, dict):
         raise NotebookError(f"Cannot read {path}: cell {number} is a {type(cell).__name__}, not a cell object.")
     kind = cell.get("cell_type")
-    if kind not in CELL_TYPES:
-        raise NotebookError(
-            f"Cannot read {path}: cell {number} has cell type {kind!r}; a notebook cell is "
-            f"code, markdown or raw."
-        )
+    if kind == "heading":
+        _heading_to_markdown(cell)
+    elif kind not in CELL_TYPES:
+        _unknown_to_raw(cell)
     source = cell.get("source")
     if source is None:
         cell["source"] = ""
         repairs.add("cell source")
-    elif isinstance(source, list) and all(isinstance(line, str) for line in source):
-        cell["source"] = "".join(source)
-    elif not isinstance(source, str):
+    elif (text := _as_text(source)) is None:
         raise NotebookError(f"Cannot read {path}: the source of cell {number} is not text.")
+    else:
+        cell["source"] = text
     if not isinstance(cell.get("metadata"), dict):
         cell["metadata"] = {}
         repairs.add("cell metadata")
     if needs_id and not isinstance(cell.get("id"), str):
         cell["id"] = random_cell_id()
         repairs.add("cell ids")
-    if kind != "code":
-        return
+    if kind == "code":
+        _normalise_outputs(cell, keep_outputs, repairs)
+    return kind
+
+
+def _as_text(source) -> str | None:
+    """A cell's source as one string (nbformat stores a string or a list of lines), else None."""
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        return "".join(source)
+    return source if isinstance(source, str) else None
+
+
+def _heading_to_markdown(cell: dict) -> None:
+    """nbformat 3's heading cell (`level` and its text) as the markdown cell nbformat's converter makes."""
+    level = cell.pop("level", 1)
+    level = level if type(level) is int and 1 <= level <= 6 else 1
+    cell["cell_type"] = "markdown"
+    text = _as_text(cell.get("source"))
+    if text is not None:
+        cell["source"] = f"{'#' * level} {text}"
+
+
+def _unknown_to_raw(cell: dict) -> None:
+    """A cell of an unknown type as a raw cell: it keeps its place (and the cell numbers after it),
+    its id, metadata and text, and nothing in it is graded."""
+    kept = {key: cell[key] for key in ("id", "metadata") if key in cell}
+    source = _as_text(cell.get("source")) or ""
+    cell.clear()
+    cell.update(kept, cell_type="raw", source=source)
+
+
+def _retyped_note(path: Path, kind, numbers: list[int]) -> str:
+    listed = ", ".join(map(str, numbers))
+    one = len(numbers) == 1
+    if kind == "heading":
+        return (f"{path}: cell {listed} is an nbformat 3 heading cell, read as a markdown heading." if one else
+                f"{path}: cells {listed} are nbformat 3 heading cells, read as markdown headings.")
+    if one:
+        return (f"{path}: cell {listed} has the cell type {kind!r}, which is not code, markdown or raw; it was "
+                "read as a raw cell, and nothing in it is graded.")
+    return (f"{path}: cells {listed} have the cell type {kind!r}, which is not code, markdown or raw; they were "
+            "read as raw cells, and nothing in them is graded.")
+
+
+def _normalise_outputs(cell: dict, keep_outputs: bool, repairs: set) -> None:
     if not keep_outputs:
         cell["outputs"] = []
     elif not isinstance(cell.get("outputs"), list):

@@ -17,7 +17,7 @@ An assignment's hidden `assignments/<a>/probes.py` reads like this:
         return (list(np.argsort(student)) == list(np.argsort(reference)), "the order differs")
 
 The same probe runs, in separate sandboxed children, on the reference solution and on a submission
-(`autograder.child`); only the values come back. `judge` then compares them in the trusted parent.
+(`autograder.sandbox.child`); only the values come back. `judge` then compares them in the trusted parent.
 
 Only correctness earns points. The submission runs in the same process as the probe, so whatever
 its code says about itself (its type, its attributes, a property of its output) can be forged. A

@@ -6,21 +6,24 @@ results, and a table for the terminal.
 
 Feedback tells a student what passed, what failed and why, in the probes' own words (their hints
 and the comparators' messages, which never hold the reference's values), how the notebook was read
-(cells skipped, statements dropped) and which questions wait for a person. Everything a student
-wrote (code lines, error messages) is escaped in HTML.
+(cells skipped, statements dropped) and which questions wait for a person.
+
+Every text written into a report goes through `autograder.escape`, the one function of its format:
+a student's messages, values, file names and ids can never add structure to Markdown, HTML, CSV or
+JSON (see that module for how each format is made inert).
 """
 from __future__ import annotations
 
 import csv
-import html
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.escape import csv_cell, html_template, json_line, markdown_code, markdown_text
 from autograder.grade import NEEDS_MANUAL_GRADING, SEVERITY, ClassResult, StudentResult, severity
 
 GRADESCOPE_VISIBILITY = "after_published"  # hidden probes: students see results once grades are out
+GRADESCOPE_OUTPUT_FORMAT = "text"  # shown as written: Gradescope's other formats render HTML or Markdown
 DROPPED_SHOWN = 15  # dropped statements listed in feedback; the rest are counted
 
 
@@ -57,7 +60,9 @@ def points(value: float | None) -> str:
 
 def write_csv(result: ClassResult, path: Path) -> Path:
     """One row per student: autograded total and maximum, each question's points (empty for a
-    question graded by hand), status, and the manual questions still to grade (`;`-separated)."""
+    question graded by hand), status, and the manual questions still to grade (`;`-separated).
+    Points stay numbers; the cells a submission can reach (student id, status) cannot be read as
+    formulas (`csv_cell`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
@@ -65,8 +70,8 @@ def write_csv(result: ClassResult, path: Path) -> Path:
                          "manual_pending"])
         for student in result.students:
             scores = {q.id: points(q.points) for q in student.questions}
-            writer.writerow([student.student, points(student.total), points(student.max_total),
-                             *(scores.get(q.id, "") for q in result.config.questions), student.status,
+            writer.writerow([csv_cell(student.student), points(student.total), points(student.max_total),
+                             *(scores.get(q.id, "") for q in result.config.questions), csv_cell(student.status),
                              ";".join(q.id for q in student.manual_pending)])
     return path
 
@@ -110,17 +115,19 @@ def status_for_students(status: str) -> str:
 def gradescope_results(student: StudentResult) -> dict:
     """Gradescope's autograder results.json: one test per autograded question."""
     tests = [{"name": f"{q.id}: {q.title}", "score": q.points, "max_score": q.max_points,
-              "output": "\n".join(_question_lines(q)), "visibility": GRADESCOPE_VISIBILITY}
+              "output": "\n".join(_question_lines(q)), "output_format": GRADESCOPE_OUTPUT_FORMAT,
+              "visibility": GRADESCOPE_VISIBILITY}
              for q in student.questions if not q.manual]
     output = [f"Status: {status_for_students(student.status)}", *student.notes]
     output += [f"{q.id} ({points(q.max_points)} points) {NEEDS_MANUAL_GRADING}" for q in student.manual_pending]
-    return {"score": student.total, "output": "\n".join(output), "visibility": GRADESCOPE_VISIBILITY,
-            "tests": tests}
+    return {"score": student.total, "output": "\n".join(output), "output_format": GRADESCOPE_OUTPUT_FORMAT,
+            "visibility": GRADESCOPE_VISIBILITY, "tests": tests}
 
 
 def autolab_line(student: StudentResult) -> str:
-    """The JSON line Autolab reads from the end of the grader's output: autograded points per question."""
-    return json.dumps({"scores": {q.id: q.points for q in student.questions if not q.manual}})
+    """The JSON line Autolab reads from the end of the grader's output: autograded points per question,
+    on one line of ASCII whatever the submission did (`json_line`)."""
+    return json_line({"scores": {q.id: q.points for q in student.questions if not q.manual}})
 
 
 # ---- feedback --------------------------------------------------------------------------------
@@ -186,50 +193,21 @@ def _extraction_section(student: StudentResult) -> Section:
 
 
 def render_markdown(title: str, sections: list[Section]) -> str:
-    """Markdown in which text a student wrote cannot become HTML: `<` is escaped outside code."""
-    lines = [f"# {_no_html(title)}", ""]
+    """Markdown in which every text renders as itself, on one line (`markdown_text`), and code as
+    inline code (`markdown_code`): nothing a student wrote can open a heading, list, link, image or
+    HTML."""
+    lines = [f"# {markdown_text(title)}", ""]
     for section in sections:
-        lines += [f"## {_no_html(section.heading)}", ""]
+        lines += [f"## {markdown_text(section.heading)}", ""]
         if section.summary:
-            lines += [_no_html(section.summary), ""]
+            lines += [markdown_text(section.summary), ""]
         for item, code in section.items:
-            lines.append(f"- {_no_html(item)}" + (f": {_inline_code(code)}" if code else ""))
+            lines.append(f"- {markdown_text(item)}" + (f": {markdown_code(code)}" if code else ""))
         if section.items:
             lines.append("")
     return "\n".join(lines)
 
 
-def _no_html(text: str) -> str:
-    return text.replace("<", "\\<")
-
-
-def _inline_code(text: str) -> str:
-    """`text` as Markdown inline code, with a fence longer than any run of backticks inside it."""
-    longest = max((len(run) for run in re.findall("`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-HTML_STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 50rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
-h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 1.6rem; border-bottom: 1px solid #ddd; }
-code { background: #f4f4f4; padding: 0 .2rem; }
-"""
-
-
 def render_html(title: str, sections: list[Section]) -> str:
-    """A self-contained page; every piece of text is escaped."""
-    escape = html.escape
-    body = [f"<h1>{escape(title)}</h1>"]
-    for section in sections:
-        body.append(f"<h2>{escape(section.heading)}</h2>")
-        if section.summary:
-            body.append(f"<p>{escape(section.summary)}</p>")
-        if section.items:
-            items = [f"<li>{escape(item)}" + (f": <code>{escape(code)}</code>" if code else "") + "</li>"
-                     for item, code in section.items]
-            body.append("<ul>\n" + "\n".join(items) + "\n</ul>")
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{escape(title)}</title>\n<style>{HTML_STYLE}</style>\n</head>\n<body>\n"
-            + "\n".join(body) + "\n</body>\n</html>\n")
+    """A self-contained page, from a Jinja template that escapes every text."""
+    return html_template("feedback/page.html.j2").render(title=title, sections=sections)

@@ -7,9 +7,11 @@ Student notebooks are the clean one with one cell changed. Its cells, numbered a
 1 intro (markdown), 2 imports, 3 "Q1", 4 `square`, 5 "Q2", 6 `Scaler`, 7 "Try them", 8 a try-out call.
 """
 import builtins
+import functools
 import io
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import pytest
 from autograder import bundle, check, paths, release
 from autograder.check import Problem, QuestionResult, check_notebook
 from autograder.notebook import NotebookError
-from autograder.sandbox import Limits, Zygote
+from autograder.sandbox import Limits, SandboxError, Zygote
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
 ASSIGNMENT = "tiny_check"
@@ -295,8 +297,7 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch):
 @pytest.fixture(scope="module")
 def zygote(course):
     """One sandbox for the tests below; numpy is all the tiny course needs, so it starts quickly."""
-    hidden = (paths.assignment_dir(ASSIGNMENT, course), paths.source_notebook(ASSIGNMENT, course).parent)
-    with Zygote(Limits(wall_seconds=30, cpu_seconds=30, memory_mb=1024), preload=("numpy",), hide=hidden) as running:
+    with Zygote(Limits(wall_seconds=30, cpu_seconds=30, memory_mb=1024), preload=("numpy",)) as running:
         yield running
 
 
@@ -310,7 +311,7 @@ def test_failing_visible_checks_are_shown_but_do_not_change_the_exit_code(course
     # `^` is exclusive or, not a power: wrong for integers, an error for float arrays.
     report = check_notebook(write(tmp_path, notebook({4: SQUARE.replace("x * x", "x ^ 2")})),
                             root=course, zygote=zygote)
-    assert (report.problems, report.exit_code) == ([], 0)
+    assert (report.problems, report.status, report.exit_code) == ([], "exception in probe", 0)
     q1, q2 = report.questions
     assert (q1.question, q1.passed, q1.score, q1.checks, q1.failed) == ("Q1", False, 0.0, 2, 2)
     assert q1.messages[0] == "your value differs from the expected value. square of a whole number is not right."
@@ -332,7 +333,7 @@ def test_a_module_that_fails_to_load_is_a_problem(course, tmp_path, zygote):
         "The extracted module fails when it is imported (NameError: name 'undefined_size' is not defined), "
         "so every autograded question would score 0.",
         "make every definition work without the cells the grader drops (see `autograder extract`)")]
-    assert report.exit_code == 1
+    assert (report.status, report.exit_code) == ("exception at import", 1)
     assert [(q.question, q.passed, q.messages) for q in report.questions] == [
         ("Q1", False, ["not run: your module failed to load (NameError)"]),
         ("Q2", False, ["not run: your module failed to load (NameError)"])]
@@ -369,7 +370,7 @@ def test_main_runs_the_visible_checks_without_ever_opening_the_hidden_probes(cou
     assert json.loads(output.out) == {
         "notebook": str(path), "assignment": ASSIGNMENT, "assignment_from": "file name", "ok": True,
         "exit_code": 0, "notes": [], "problems": [],
-        "checks": {"note": "", "questions": [
+        "checks": {"note": "", "status": "ok", "questions": [
             {"question": "Q1", "passed": True, "score": 1.0, "checks": 2, "failed": 0, "messages": []},
             {"question": "Q2", "passed": True, "score": 1.0, "checks": 1, "failed": 0, "messages": []}]},
     }
@@ -409,7 +410,7 @@ def test_the_release_folder_alone_is_enough_to_check(handed_out, tmp_path, monke
     assert SECRET not in output.out + output.err
     report = json.loads(output.out)
     assert (report["assignment"], report["assignment_from"], report["exit_code"]) == (ASSIGNMENT, "check bundle", 0)
-    assert report["checks"] == {"note": "", "questions": [
+    assert report["checks"] == {"note": "", "status": "ok", "questions": [
         {"question": "Q1", "passed": True, "score": 1.0, "checks": 2, "failed": 0, "messages": []},
         {"question": "Q2", "passed": True, "score": 1.0, "checks": 1, "failed": 0, "messages": []}]}
 
@@ -447,3 +448,59 @@ def test_an_assignment_other_than_the_bundles_is_a_clear_error(handed_out, tmp_p
     assert check.main(path, "tiny", root=tmp_path) == 2
     assert capsys.readouterr().err == (f"cannot check: the check bundle beside {path.name} ({path.parent / 'check'}) "
                                        "is for assignment 'tiny_check', not 'tiny'\n")
+
+
+# ---- a run the sandbox stops: the exit code and the words of `autograder grade` -----------------
+
+def tight_copy(handed_out: Path, tmp_path: Path) -> Path:
+    """A student's copy of the release folder whose grading.toml gives the sandbox small limits."""
+    folder = student_copy(handed_out, tmp_path)
+    config = folder / "check" / "grading.toml"
+    limits = "[limits]\nwall_seconds = 3\ncpu_seconds = 10\nmemory_mb = 256\n\n"
+    config.write_text(re.sub(r"\[limits\][^\[]*", limits, config.read_text()))
+    return folder
+
+
+def scaler_running_at_import(statement: str):
+    """The clean notebook with `statement` in Scaler's class body, which runs when the module loads."""
+    return notebook({6: SCALER.replace("class Scaler:\n", f"class Scaler:\n    {statement}\n\n")})
+
+
+# A statement that stops grading, grade's status for it, and the problem check reports.
+STOPS_GRADING = {
+    "endless loop": ("while True:\n        pass", "time limit", "run-stopped"),
+    "unbounded memory": ("hoard = [bytearray(2**20) for _ in iter(int, 1)]", "memory limit", "run-stopped"),
+    "os._exit": ('__import__("os")._exit(0)', "crashed (exit code 0)", "run-stopped"),
+    "SystemExit": ("raise SystemExit(0)", "exception at import", "does-not-load"),
+}
+
+
+@pytest.mark.parametrize("statement, status, rule", STOPS_GRADING.values(), ids=STOPS_GRADING.keys())
+def test_a_notebook_whose_run_would_stop_exits_1_with_grades_status(handed_out, tmp_path, zygote, monkeypatch,
+                                                                    capsys, statement, status, rule):
+    path = write(tight_copy(handed_out, tmp_path), scaler_running_at_import(statement))
+    monkeypatch.setattr(check, "check_notebook", functools.partial(check_notebook, zygote=zygote))
+    assert check.main(path, root=tmp_path) == 1
+    out = capsys.readouterr().out
+    assert f"\n  status as graded: {status}\n" in out
+    assert out.endswith("\nNOT READY: fix the 1 problem above before handing in.\n")
+    report = check_notebook(path, root=tmp_path, zygote=zygote)
+    [problem] = report.problems
+    assert problem.rule == rule and problem.message in out
+    assert (report.status, report.to_json()["checks"]["status"]) == (status, status)
+    assert not any(question.passed for question in report.questions)
+
+
+def test_the_small_limits_let_a_harmless_notebook_grade(handed_out, tmp_path, zygote):
+    report = check_notebook(write(tight_copy(handed_out, tmp_path), scaler_running_at_import("pass")),
+                            root=tmp_path, zygote=zygote)
+    assert (report.problems, report.status, report.exit_code) == ([], "ok", 0)
+
+
+def test_a_sandbox_that_fails_means_the_notebook_could_not_be_checked(course, tmp_path, monkeypatch, capsys):
+    def failing(*args, **kwargs):
+        raise SandboxError("the sandbox zygote did not start: it exited")
+
+    monkeypatch.setattr(check, "check_notebook", failing)
+    assert check.main(write(tmp_path, notebook()), root=course) == 2
+    assert capsys.readouterr().err == "cannot check: the sandbox zygote did not start: it exited\n"

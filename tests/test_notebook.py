@@ -1,13 +1,17 @@
 """Reading notebooks: every odd file a student can hand in gives a notebook or one clear sentence."""
 import json
+import tracemalloc
 from pathlib import Path
 
 import nbformat
 import nbformat.v4 as v4
 import pytest
 
-from autograder import notebook
+from autograder import json_cost, notebook
+from autograder.json_cost import cost_bound, parse_cost, quick_cost
 from autograder.notebook import NotebookError, notebook_metadata_assignment, read_notebook
+
+NBFORMAT_FIXTURES = Path(__file__).parent / "fixtures" / "nbformat"
 
 
 def v4_json(*sources: str) -> str:
@@ -115,17 +119,64 @@ def test_json_that_is_not_a_notebook_is_a_clear_error(tmp_path, content, expecte
     assert expected in read_error(write(tmp_path, content))
 
 
+def notebook_of(*cells) -> str:
+    return json.dumps({"nbformat": 4, "nbformat_minor": 4, "metadata": {},
+                       "cells": [{"cell_type": "markdown", "metadata": {}, "source": "intro"}, *cells]})
+
+
 @pytest.mark.parametrize("cell, expected", [
     ({"cell_type": "code", "source": 42}, "source of cell 2 is not text"),
     ({"cell_type": "code", "source": ["ok", 3]}, "source of cell 2 is not text"),
-    ({"cell_type": "widget", "source": ""}, "cell 2 has cell type 'widget'"),
-    ({"source": "x = 1"}, "cell 2 has cell type None"),
     ("print(1)", "cell 2 is a str"),
 ])
 def test_cells_that_cannot_be_repaired_are_named(tmp_path, cell, expected):
-    data = {"nbformat": 4, "nbformat_minor": 4, "metadata": {},
-            "cells": [{"cell_type": "markdown", "metadata": {}, "source": "intro"}, cell]}
-    assert expected in read_error(write(tmp_path, json.dumps(data)))
+    assert expected in read_error(write(tmp_path, notebook_of(cell)))
+
+
+# ---- what a newer or an older Jupyter wrote --------------------------------------------------------
+
+def test_a_newer_minor_version_with_an_unknown_cell_type_is_read(tmp_path):
+    path = NBFORMAT_FIXTURES / "newer_minor_unknown_cell.ipynb"
+    notes = []
+    nb = read_notebook(path, notes=notes)
+    assert nb.nbformat_minor == 99
+    assert [(c.cell_type, c.id) for c in nb.cells] == [
+        ("markdown", "intro"), ("code", "add"), ("raw", "future"), ("code", "after")]
+    assert nb.cells[2].source == "" and "key" not in nb.cells[2]
+    assert nb.cells[3].source == "x = add(2, 3)"
+    assert [o.output_type for o in nb.cells[1].outputs] == ["stream", "future output"]
+    assert notes == [f"{path}: cell 3 has the cell type 'future cell', which is not code, markdown or raw; "
+                     "it was read as a raw cell, and nothing in it is graded."]
+
+
+def test_nbformat_3_heading_cells_in_a_v4_file_become_markdown_headings():
+    path = NBFORMAT_FIXTURES / "v4_with_v3_heading.ipynb"
+    notes = []
+    nb = read_notebook(path, notes=notes)
+    assert [(c.cell_type, c.source) for c in nb.cells] == [
+        ("markdown", "## Part 1: adding"), ("code", "def add(a, b):\n    return a + b"), ("markdown", "# Part 2")]
+    assert all("level" not in c for c in nb.cells)
+    nbformat.validate(nb)
+    assert notes == [f"{path}: cells 1, 3 are nbformat 3 heading cells, read as markdown headings."]
+
+
+def test_cells_of_unknown_or_missing_type_keep_their_place_as_raw_cells(tmp_path):
+    path = write(tmp_path, notebook_of({"cell_type": "widget", "metadata": {}, "source": ["a", "b"], "outputs": []},
+                                       {"source": "x = 1", "metadata": {"tag": 1}},
+                                       {"cell_type": "widget", "metadata": {}, "source": 3},
+                                       {"cell_type": "code", "metadata": {}, "source": "y = 2", "outputs": [],
+                                        "execution_count": None}))
+    notes = []
+    nb = read_notebook(path, notes=notes)
+    assert [(c.cell_type, c.source) for c in nb.cells] == [
+        ("markdown", "intro"), ("raw", "ab"), ("raw", "x = 1"), ("raw", ""), ("code", "y = 2")]
+    assert nb.cells[2].metadata == {"tag": 1}
+    nbformat.validate(nb)
+    assert notes == [
+        f"{path}: cells 2, 4 have the cell type 'widget', which is not code, markdown or raw; they were read "
+        "as raw cells, and nothing in them is graded.",
+        f"{path}: cell 3 has the cell type None, which is not code, markdown or raw; it was read as a raw "
+        "cell, and nothing in it is graded."]
 
 
 def test_harmless_missing_keys_are_repaired_with_a_note(tmp_path):
@@ -178,6 +229,12 @@ def test_files_over_the_size_limit_are_refused_before_reading(tmp_path, monkeypa
     assert "limit" in read_error(write(tmp_path, v4_json("x = 1" * 50)))
 
 
+def test_an_integer_too_long_for_python_is_a_clear_error(tmp_path):
+    path = write(tmp_path, notebook_of().replace('"metadata": {}', '"metadata": {"n": ' + "7" * 5000 + "}", 1))
+    assert "holds a value Python cannot read" in read_error(path)
+
+
+
 def test_outputs_are_kept_by_default_and_dropped_on_request(tmp_path):
     nb = v4.new_notebook(cells=[v4.new_code_cell("print(1)", outputs=[v4.new_output("stream", text="1\n")])])
     path = write(tmp_path, nbformat.writes(nb))
@@ -206,3 +263,71 @@ def test_notebook_metadata_assignment():
     for odd in ({"assignment": 3}, {"assignment": "  "}, "hopfield_batchnorm"):
         nb.metadata["course_kit"] = odd
         assert notebook_metadata_assignment(nb) is None
+
+# ---- memory: what parsing would cost is bounded before parsing -------------------------------------
+
+def with_payload(payload: str) -> str:
+    """A notebook holding `payload` in its metadata, where outputs being dropped does not reach it."""
+    return notebook_of().replace('"metadata": {}', '"metadata": {"payload": ' + payload + "}", 1)
+
+
+SHAPES = {  # the costliest values for their size
+    "empty lists": "[" + ",".join(["[]"] * 20_000) + "]",
+    "nested lists": "[" + ",".join(["[[[]]]"] * 20_000) + "]",
+    "empty objects": "[" + ",".join(["{}"] * 20_000) + "]",
+    "one-key objects": "[" + ",".join([f'{{"k{i}": [1]}}' for i in range(20_000)]) + "]",
+    "many keys": "{" + ",".join([f'"k{i}": 0' for i in range(20_000)]) + "}",
+    "short strings": "[" + ",".join([f'"é{i}"' for i in range(20_000)]) + "]",
+    "floats": "[" + ",".join(["0.5"] * 20_000) + "]",
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_parse_cost_bounds_what_reading_takes(tmp_path, shape):
+    text = with_payload(SHAPES[shape])
+    path = write(tmp_path, text)
+    tracemalloc.start()
+    try:
+        read_notebook(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    text_copies = 3 * len(text.encode())  # the bytes read, the text decoded from them, the scan's copies
+    assert peak <= parse_cost(text) + text_copies
+    assert parse_cost(text) <= quick_cost(text)
+
+
+def test_notebook_whose_objects_would_exceed_the_memory_allowed_is_refused_unparsed(tmp_path, monkeypatch):
+    monkeypatch.setattr(notebook, "MAX_PARSE_BYTES", 2**20)
+    monkeypatch.setattr(notebook, "_parse_json", None)  # never reached
+    message = read_error(write(tmp_path, with_payload("[" + ",".join(["[]"] * 20_000) + "]")))
+    assert "so many small values" in message and "more than the 1 MB allowed" in message
+
+
+def test_large_strings_cost_their_length_not_their_brackets(tmp_path, monkeypatch):
+    monkeypatch.setattr(notebook, "MAX_PARSE_BYTES", 2**20)
+    brackets = "[[{,:" * 100_000  # 500 kB of structure characters inside one string
+    nb = read_notebook(write(tmp_path, v4_json(f"s = '{brackets}'")))
+    assert nb.cells[0].source == f"s = '{brackets}'"
+
+
+@pytest.mark.parametrize("chunk", [3, 4, 5, 7, 2**20])
+def test_parse_cost_counts_values_outside_strings_only(monkeypatch, chunk):
+    monkeypatch.setattr(json_cost, "CHUNK", chunk)  # string and escape boundaries across chunks
+    value, char = json_cost.BYTES_PER_VALUE, 1
+    assert parse_cost("[]") == 2 * value
+    assert parse_cost("[1, 2, 3]") == 4 * value
+    assert parse_cost('{"a": []}') == json_cost.BYTES_PER_OBJECT + 3 * value + 3 * char
+    # quotes, brackets and escaped quotes or backslashes inside strings are characters, not values
+    assert parse_cost(r'["[,:{", "a\\"]') == 3 * value + 9 * char
+    assert parse_cost(r'["a\\\"[,b"]') == 2 * value + 6 * char
+    assert parse_cost('["ü"]') == 2 * value + 3 * json_cost.BYTES_PER_STRING_CHAR
+    assert quick_cost(r'["[,:{", "a\\"]') == 6 * value + json_cost.BYTES_PER_OBJECT + 15 * char
+
+
+def test_cost_bound_scans_strings_only_when_cheaper_bounds_are_over_the_limit():
+    text = r'["[,:{", "a\\"]'
+    by_length = json_cost.BYTES_PER_VALUE + 15 * (json_cost.BYTES_PER_OBJECT + json_cost.BYTES_PER_STRING_CHAR)
+    assert cost_bound(text, by_length) == by_length
+    assert cost_bound(text, by_length - 1) == quick_cost(text)
+    assert cost_bound(text, quick_cost(text) - 1) == parse_cost(text)

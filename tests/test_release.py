@@ -6,7 +6,8 @@ import json
 import nbformat
 import pytest
 
-from autograder import bundle, paths, release, wire
+from autograder import bundle, paths, release
+from autograder.sandbox import wire
 from autograder.config import load_config
 from autograder.grade import batch_seed
 from autograder.sandbox import Limits, Zygote

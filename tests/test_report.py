@@ -1,13 +1,21 @@
 """Reports of a graded toy class: the CSV, feedback (no reference values, escaped HTML), Gradescope's
-results.json, Autolab's last line and the terminal table."""
+results.json, Autolab's last line and the terminal table; then hostile strings from a submission fed
+through every format, whose output must hold them as text and nothing else.
+
+Markdown is read back with mistune (nbconvert's Markdown parser) with the GitHub-flavoured extras
+viewers add (tables, strikethrough, bare URLs, footnotes, math), HTML with html.parser, CSV with csv."""
 import csv
 import json
+from html.parser import HTMLParser
 
+import mistune
 import pytest
 
 from autograder.config import load_config
-from autograder.grade import grade_assignment
-from autograder.report import autolab_line, class_table, gradescope_results, status_for_students, write_reports
+from autograder.escape import one_line
+from autograder.grade import ClassResult, ProbeResult, QuestionResult, StudentResult, grade_assignment
+from autograder.report import (autolab_line, class_table, feedback_sections, gradescope_results, render_html,
+                               render_markdown, status_for_students, write_csv, write_reports)
 from autograder.sandbox import Zygote
 from toy_submissions import COUNTER_CELL, EXPERIMENT_CELL, REFERENCE_VALUE, TOY, write_submission
 
@@ -20,7 +28,7 @@ def graded(tmp_path_factory):
     for student, answer in STUDENTS.items():
         write_submission(folder / "in" / f"toy_{student}.ipynb", answer)
     config = load_config(TOY)
-    with Zygote(config.limits, preload=("numpy",), hide=[tmp_path_factory.getbasetemp(), TOY]) as zygote:
+    with Zygote(config.limits, preload=("numpy",)) as zygote:
         result = grade_assignment(config, folder / "in", folder / "out", progress=False, zygote=zygote)
     written = write_reports(result, folder / "out")
     return result, folder / "out", written
@@ -50,15 +58,16 @@ def test_feedback_explains_failures_without_reference_values(graded):
         for page in (read(out, "feedback", f"{student}.md"), read(out, "feedback", f"{student}.html"),
                      read(out, "gradescope", student, "results.json")):
             assert REFERENCE_VALUE not in page
-    bob = read(out, "feedback", "bob.md")
+    bob = rendered_markdown(read(out, "feedback", "bob.md"))
     assert "Autograded score: 3 / 5 (status: partial)." in bob
-    assert "add_floats: failed (0/1)" in bob and "add must work for floats as well as integers." in bob
+    assert "add_floats: failed (0/1): your value is not within" in bob
+    assert "add must work for floats as well as integers." in bob
     assert "counter_counts: passed (2/2)" in bob
-    assert "## Q3: Why add is commutative" in bob and "2 points: needs manual grading." in bob
-    assert f"cell {EXPERIMENT_CELL}, line 2: top-level call dropped: `print(add(2, 3), counter.increment())`" in bob
-    carol = read(out, "feedback", "carol.md")
-    assert f"Cell {COUNTER_CELL} defines `Counter` but does not parse" in carol
-    assert f"cell {COUNTER_CELL}, line 9: syntax error" in carol
+    assert "Q3: Why add is commutative" in bob and "2 points: needs manual grading." in bob
+    assert f"cell {EXPERIMENT_CELL}, line 2: top-level call dropped: print(add(2, 3), counter.increment())" in bob
+    carol = rendered_markdown(read(out, "feedback", "carol.md"))
+    assert f"\nCell {COUNTER_CELL} defines `Counter` but does not parse" in carol
+    assert f"\ncell {COUNTER_CELL}, line 9: syntax error" in carol
 
 
 def test_html_escapes_what_students_wrote(graded):
@@ -69,7 +78,7 @@ def test_html_escapes_what_students_wrote(graded):
     assert "&lt;img src=x onerror=alert(2)&gt;" in page  # the exception's message, shown as text
     assert page.startswith("<!DOCTYPE html>") and "<h2>Q2: Counter</h2>" in page
     markdown = read(out, "feedback", "mallory.md")  # a Markdown viewer must not render it as HTML either
-    assert "ValueError: \\<img src=x onerror=alert(2)>" in markdown
+    assert "ValueError: \\<img src=x onerror=alert(2)\\>" in markdown
     assert "`print('<script>alert(1)</script>')`" in markdown  # inside code, where it stays text
 
 
@@ -78,11 +87,13 @@ def test_gradescope_results_follow_the_spec(graded):
     for student in result.students:
         data = json.loads(read(out, "gradescope", student.student, "results.json"))
         assert data == gradescope_results(student)
-        assert set(data) == {"score", "output", "visibility", "tests"}
+        assert set(data) == {"score", "output", "output_format", "visibility", "tests"}
+        assert data["output_format"] == "text"  # Gradescope's default would render HTML in messages
         assert data["score"] == student.total
         assert [t["name"] for t in data["tests"]] == ["Q1: add(a, b)", "Q2: Counter"]
         for test in data["tests"]:
-            assert set(test) == {"name", "score", "max_score", "output", "visibility"}
+            assert set(test) == {"name", "score", "max_score", "output", "output_format", "visibility"}
+            assert test["output_format"] == "text"
             assert isinstance(test["score"], float) and 0 <= test["score"] <= test["max_score"]
             assert test["visibility"] in ("visible", "hidden", "after_due_date", "after_published")
         assert sum(t["score"] for t in data["tests"]) == pytest.approx(data["score"])
@@ -116,3 +127,159 @@ def test_students_read_statuses_in_plain_words():
     assert status_for_students("exception in probe") == "your code raised an error in some tests"
     assert status_for_students("time limit") == "time limit"
     assert "grading system failed" in status_for_students("grader error: KeyError")
+
+
+# ---- what a submission can put in a report, in every format -----------------------------------
+
+HOSTILE = {
+    "heading": "oops\n# Autograded score: 8 / 8",
+    "image": "![x](http://evil/p.png)",
+    "link": "[click me](http://evil/)",
+    "autolink": "<http://evil/>",
+    "script": "<script>alert(1)</script>",
+    "details": "</details><details open><summary>x",
+    "backtick runs": "``` ` `` x ````",
+    "fence": "a\n```\n# b\n```",
+    "emphasis": "*bold* _it_ ~~gone~~ **x**",
+    "table": "| a | b |\n|---|---|\n| 1 | 2 |",
+    "formula": '=HYPERLINK("http://evil/","x")',
+    "plus": "+1+2",
+    "minus": "-1 - item",
+    "at": "@SUM(A1)",
+    "carriage return": "\rok\r# h",
+    "tab": "\tx",
+    "line separators": "a\u2028# b\u2029## c\x85d\x0b#e\x0c#f",
+    "nul": "a\0b",
+    "lists and quotes": "1. first\n- second\n> quote\n---",
+    "entities": "&lt;b&gt; &#35; h &amp;",
+    "math": "$\\huge{x}$ $$y$$",
+    "indented": "    indented code",
+    "backslash": "\\# \\[x\\](y) \\",
+    "very long": "x" * 100_000 + "\n# end",
+}
+
+
+def hostile_student(text: str) -> StudentResult:
+    """A result in which every string a submission can reach is `text`."""
+    probe = ProbeResult("add_ints", "Q1", 1.0, 0.0, f"your code raised ValueError: {text}")
+    questions = [QuestionResult("Q1", "add(a, b)", 2.0, False, 0.0, [probe], [text]),
+                 QuestionResult("Q3", "Why", 2.0, True, None, notes=["needs manual grading"])]
+    extraction = {"counts": {"kept": 1, "dropped": 1, "skipped": 0}, "notes": [text],
+                  "entries": [{"cell": 7, "line": 1, "action": "dropped", "reason": text, "text": text}]}
+    return StudentResult(text, f"{text}.ipynb", text, [text], questions, extraction, [text], "",
+                         {"stdout_tail": text, "stderr_tail": text})
+
+
+def flat_text(node) -> str:
+    """What a parsed Markdown node reads as: the text of its leaves, in order."""
+    if "children" in node:
+        return "".join(flat_text(child) for child in node["children"])
+    return node.get("raw", "")
+
+
+def parse_markdown(markdown: str, bare_urls: bool = False) -> list[dict]:
+    """Markdown's syntax tree as mistune reads it; `bare_urls` turns URLs in text into links, as
+    GitHub does (mistune's version also swallows a backslash-escaped character after the URL)."""
+    plugins = ["table", "strikethrough", "footnotes", "math", *(["url"] if bare_urls else [])]
+    return mistune.create_markdown(renderer=None, plugins=plugins)(markdown)
+
+
+def markdown_nodes(tokens: list[dict]):
+    for token in tokens:
+        yield token
+        yield from markdown_nodes(token.get("children", []))
+
+
+def markdown_blocks(nodes: list[dict]) -> list[tuple[str, str]]:
+    """(kind, text) of each heading, paragraph and list item among `nodes`."""
+    return [(node["type"], flat_text(node)) for node in nodes if node["type"] in ("heading", "paragraph", "list_item")]
+
+
+def rendered_markdown(markdown: str) -> str:
+    """The text a viewer shows: each heading, paragraph and list item on a line."""
+    return "\n".join(text for _, text in markdown_blocks(list(markdown_nodes(parse_markdown(markdown)))))
+
+
+def intended_markdown(sections, title) -> list[tuple[str, str]]:
+    """(kind, text) of each block `render_markdown` means to write, texts on one line as promised."""
+    blocks = [("heading", one_line(title).strip())]
+    for section in sections:
+        blocks.append(("heading", one_line(section.heading).strip()))
+        if section.summary:
+            blocks.append(("paragraph", one_line(section.summary).strip()))
+        blocks += [("list_item", one_line(text).strip() + (f": {one_line(code)}" if code else ""))
+                   for text, code in section.items]
+    return blocks
+
+
+@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+def test_markdown_shows_hostile_text_as_text(text):
+    sections = feedback_sections(hostile_student(text))
+    title = f"Toy: feedback for {text}"
+    markdown = render_markdown(title, sections)
+    nodes = list(markdown_nodes(parse_markdown(markdown)))
+    assert markdown_blocks(nodes) == intended_markdown(sections, title)  # every block ours, every text intact
+    assert {node["type"] for node in nodes} <= {"heading", "blank_line", "paragraph", "list", "list_item",
+                                                "block_text", "text", "codespan"}
+    assert [node["raw"] for node in nodes if node["type"] == "codespan"] == [one_line(text)]  # the dropped line
+    # A viewer that links bare URLs makes links of them, never images or links with other text.
+    with_urls = list(markdown_nodes(parse_markdown(markdown, bare_urls=True)))
+    assert {node["type"] for node in with_urls} - {node["type"] for node in nodes} <= {"link"}
+    assert all(flat_text(node).startswith("http://") for node in with_urls if node["type"] == "link")
+
+
+class Elements(HTMLParser):
+    """The start tags of a page and its text."""
+
+    def __init__(self, page: str):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.text = [], []
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, attrs))
+
+    def handle_endtag(self, tag):
+        self.tags.append((f"/{tag}", []))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+def test_html_shows_hostile_text_as_text(text):
+    page = render_html(f"Toy: feedback for {text}", feedback_sections(hostile_student(text)))
+    plain = render_html("Toy: feedback for x", feedback_sections(hostile_student("x")))
+    hostile, benign = Elements(page), Elements(plain)
+    assert hostile.tags == benign.tags  # the same elements, whatever the text
+    shown = "".join(hostile.text)
+    assert f"Toy: feedback for {text}" in shown and f"your code raised ValueError: {text}" in shown
+
+
+@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+def test_csv_cells_hold_hostile_text_and_never_a_formula(text, tmp_path):
+    config = load_config(TOY)
+    student = hostile_student(text)
+    result = ClassResult(config, [student], tmp_path, 0, "test")
+    with open(write_csv(result, tmp_path / "grades.csv"), newline="", encoding="utf-8") as file:
+        rows = list(csv.reader(file))
+    assert len(rows) == 2
+    row = dict(zip(rows[0], rows[1]))
+    guard = "'" if text[0] in "=+-@\t\r" else ""
+    assert (row["student"], row["status"]) == (guard + text, guard + text)
+    assert (row["total"], row["max"], row["Q1"], row["manual_pending"]) == ("0", "2", "0", "Q3")
+
+
+@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+def test_json_reports_hold_hostile_text_as_strings(text, tmp_path):
+    student = hostile_student(text)
+    student.student = "mallory"  # a file name: grade makes every student id one (grade.safe_id)
+    student.questions[0].id = text  # Autolab's line holds question ids
+    write_reports(ClassResult(load_config(TOY), [student], tmp_path, 0, "test", autolab=True), tmp_path)
+    results = json.loads(read(tmp_path, "gradescope", "mallory", "results.json"))
+    assert results == gradescope_results(student)
+    assert text in results["output"] and text in results["tests"][0]["output"]
+    autolab = read(tmp_path, "autolab", "mallory.txt")
+    assert autolab.splitlines() == [autolab_line(student)] and autolab.endswith("\n")  # one line by any rule
+    assert autolab.isascii() and json.loads(autolab) == {"scores": {text: 0.0}}

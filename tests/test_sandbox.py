@@ -1,7 +1,8 @@
 """sandbox: every limit, every escape attempt, and the bookkeeping (no stray processes or fds).
 
-One zygote serves the whole module. The tests expect what this project's machines give (root, all
+One zygote serves the whole module. The tests expect what this project's machines give (user
 namespaces); on a machine that gives less they fail, which is the point: the sandbox is weaker there.
+They pass as root and as an ordinary user (tests/test_unprivileged.py runs this module as one).
 """
 import os
 import signal
@@ -18,11 +19,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import sandbox, wire
 from autograder.paths import REPO_ROOT
 from autograder.probes import judge, load_probes
-from autograder.sandbox import (RESULT_FD, SANDBOX_ID_BASE, TAIL_BYTES, Limits, SandboxError, Zygote,
-                                _classify, isolation)
+from autograder.sandbox import Limits, SandboxError, Zygote, wire
+from autograder.sandbox.namespaces import SANDBOX_ID_BASE
+from autograder.sandbox.outcome import classify
+from autograder.sandbox.parent import TAIL_BYTES
+from autograder.sandbox.worker import RESULT_FD
 
 PROBES = '''
 from autograder.probes import probe, equal, allclose
@@ -43,18 +46,23 @@ LIMITS = Limits(wall_seconds=30, cpu_seconds=10, memory_mb=1024, processes=16, f
 SECRET = "the answer is 42"
 
 
+ROOT = os.geteuid() == 0
+# What the uid map of a child shows: "0 <host uid> 1"; read by the child from /proc/self/uid_map.
+HOST_UID = "int(open('/proc/self/uid_map').read().split()[1])"
+
+
 @pytest.fixture(scope="module")
 def secret_dir():
-    """A folder to hide, outside /tmp (which the child gets a private one of anyway)."""
-    (REPO_ROOT / "tests" / "artifacts").mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=REPO_ROOT / "tests" / "artifacts", prefix="hidden-") as folder:
+    """A folder of the host outside /tmp (every child gets a private /tmp anyway) that any user may
+    write to, so that this module also runs as an ordinary user."""
+    with tempfile.TemporaryDirectory(dir="/var/tmp", prefix="autograder-hidden-") as folder:
         (Path(folder) / "secret.txt").write_text(SECRET)
         yield Path(folder)
 
 
 @pytest.fixture(scope="module")
 def zygote(secret_dir):
-    with Zygote(LIMITS, hide=[secret_dir]) as z:
+    with Zygote(LIMITS) as z:
         yield z
 
 
@@ -70,7 +78,7 @@ def value_of(outcome, probe="value"):
 
 
 def processes_of(uid: int) -> list[int]:
-    """Processes of the sandbox user `uid` (each run has its own), zombies included."""
+    """Processes of the host user `uid` (as root, each run has its own), zombies included."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
@@ -143,7 +151,7 @@ def test_the_child_is_pid_1_unprivileged_with_only_its_own_fds_and_a_minimal_env
         import os, resource
         def value():
             status = dict(line.split(":", 1) for line in open("/proc/self/status"))
-            return {"pid": os.getpid(), "ids": [os.getuid(), os.getgid(), os.getgroups()],
+            return {"pid": os.getpid(), "ids": [os.getuid(), os.getgid()], "host_uid": """ + HOST_UID + """,
                     "fds": sorted(int(fd) for fd in os.listdir("/proc/self/fd")),
                     "capabilities": status["CapEff"].strip(), "no_new_privs": status["NoNewPrivs"].strip(),
                     "environment": sorted(os.environ), "cwd": os.getcwd(), "processes": len(os.listdir("/proc")),
@@ -151,13 +159,13 @@ def test_the_child_is_pid_1_unprivileged_with_only_its_own_fds_and_a_minimal_env
                     "fsize": resource.getrlimit(resource.RLIMIT_FSIZE)}
     """))
     value = value_of(outcome)
-    uid = value["ids"][0]
-    assert value["pid"] == 1 and uid >= SANDBOX_ID_BASE and value["ids"] == [uid, uid, []]
+    assert value["pid"] == 1 and value["ids"] == [0, 0]
+    # As root, uid 0 inside is a host uid of its own; as a user, that user (the only map allowed).
+    assert value["host_uid"] >= SANDBOX_ID_BASE if ROOT else value["host_uid"] == os.geteuid()
     assert value["fds"] == [0, 1, 2, RESULT_FD, RESULT_FD + 1]  # the last is listdir's own
     assert value["capabilities"] == "0000000000000000" and value["no_new_privs"] == "1"
-    assert set(value["environment"]) <= {"PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "MPLBACKEND", "OMP_NUM_THREADS",
-                                         "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"} | {
-        key for key in value["environment"] if key.startswith("COURSE_")}
+    assert set(value["environment"]) == {"PATH", "LANG", "USER", "HOME", "TMPDIR", "MPLBACKEND", "MPLCONFIGDIR",
+                                         "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"}
     assert value["cwd"] == "/tmp"
     assert value["cpu"] == [10, 10] and value["nproc"] == [16, 16] and value["fsize"] == [16 * 2**20] * 2
 
@@ -208,11 +216,11 @@ def test_values_that_cannot_travel_become_probe_errors(zygote):
         "type": "TypeError", "message": "value['a set'] is a set, which cannot be sent back to the grader"}
 
 
-def test_concurrent_runs_get_their_own_users_and_results(zygote):
+def test_concurrent_runs_get_their_own_results_and_as_root_their_own_users(zygote):
     outcomes = {}
 
     def run(n):
-        outcomes[n] = zygote.run(job(f"import os, time\ndef value():\n    time.sleep(0.5)\n    return [{n}, os.getuid()]\n"))
+        outcomes[n] = zygote.run(job(f"import os, time\ndef value():\n    time.sleep(0.5)\n    return [{n}, {HOST_UID}]\n"))
 
     threads = [threading.Thread(target=run, args=(n,)) for n in range(4)]
     for thread in threads:
@@ -221,7 +229,8 @@ def test_concurrent_runs_get_their_own_users_and_results(zygote):
         thread.join()
     values = [value_of(outcomes[n]) for n in range(4)]
     assert [v[0] for v in values] == [0, 1, 2, 3]
-    assert len({v[1] for v in values}) == 4 and all(v[1] >= SANDBOX_ID_BASE for v in values)
+    if ROOT:
+        assert len({v[1] for v in values}) == 4 and all(v[1] >= SANDBOX_ID_BASE for v in values)
 
 
 # ---- limits -------------------------------------------------------------------------------------
@@ -270,18 +279,18 @@ def test_a_kernel_kill_near_the_memory_limit_counts_as_memory():
     stream.feed(b'{"event":"loaded"}\n')
     report = {"exit_code": None, "signal": signal.SIGKILL, "cpu_seconds": 0.5, "max_rss_kb": 1300 * 1024,
               "zygote_rss_kb": 300 * 1024}
-    assert _classify(stream, report, LIMITS, False, None, "") == (
+    assert classify(stream, report, LIMITS, False, None, "") == (
         "memory limit", "was killed by SIGKILL after running out of its 1024 MB of memory")
     report["max_rss_kb"] = 600 * 1024
-    assert _classify(stream, report, LIMITS, False, None, "") == ("crashed", "was killed by SIGKILL")
+    assert classify(stream, report, LIMITS, False, None, "") == ("crashed", "was killed by SIGKILL")
     report["signal"] = signal.SIGABRT
-    assert _classify(stream, report, LIMITS, False, None, "std::bad_alloc")[0] == "memory limit"
+    assert classify(stream, report, LIMITS, False, None, "std::bad_alloc")[0] == "memory limit"
 
 
 def test_a_fork_bomb_is_contained_and_leaves_no_process(zygote):
     outcome = zygote.run(job("""
         import os
-        print("uid", os.getuid(), flush=True)
+        print("uid", open("/proc/self/uid_map").read().split()[1], flush=True)
         def value():
             while True:
                 try:
@@ -290,7 +299,8 @@ def test_a_fork_bomb_is_contained_and_leaves_no_process(zygote):
                     pass
     """), replace(LIMITS, wall_seconds=3))
     assert outcome.status == "time limit"
-    assert processes_of(int(outcome.stdout_tail.split()[1])) == []
+    if ROOT:  # the monitor, which runs as the same host uid, exits just after its report
+        assert eventually(lambda: processes_of(int(outcome.stdout_tail.split()[1])) == [])
     assert eventually(lambda: children_of(zygote.pid) == [])
 
 
@@ -340,35 +350,79 @@ def test_a_malformed_job_is_refused(zygote):
 
 # ---- escapes ------------------------------------------------------------------------------------
 
-def test_hidden_folders_root_and_the_host_tmp_cannot_be_read(zygote, secret_dir, tmp_path):
-    with tempfile.NamedTemporaryFile("w", dir="/root", suffix=".txt") as in_root:
-        in_root.write(SECRET)
-        in_root.flush()
-        outcome = zygote.run(job(f"""
-            import os
-            def attempt(path):
-                try:
-                    with open(path) as f:
-                        return f.read()
-                except OSError as error:
-                    return type(error).__name__
+def test_the_child_sees_an_allow_list_root_and_nothing_of_the_repository(zygote, secret_dir, tmp_path):
+    outcome = zygote.run(job(f"""
+        import os
+        def attempt(path):
+            try:
+                with open(path) as f:
+                    return f.read()
+            except OSError as error:
+                return type(error).__name__
+        def value():
+            return {{"secret": attempt({str(secret_dir / "secret.txt")!r}),
+                    "repository": sorted(os.listdir({str(REPO_ROOT)!r})),
+                    "root": sorted(os.listdir("/")), "etc": sorted(os.listdir("/etc")),
+                    "home": os.path.exists("/home"), "run": os.path.exists("/run"),
+                    "host_tmp": os.path.exists({str(tmp_path)!r}), "tmp": os.listdir("/tmp")}}
+    """))
+    value = value_of(outcome)
+    assert value["secret"] == "FileNotFoundError" and SECRET not in str(value)
+    # The repository shows the engine and the student helpers only: no .git, source/, assignments/.
+    assert set(value["repository"]) <= {"autograder", "utils.py", ".venv"}, value["repository"]
+    assert "autograder" in value["repository"]
+    assert set(value["root"]) <= {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "root",
+                                  "sbin", "tmp", "usr", *Path(REPO_ROOT).parts[1:2], *Path(sys.prefix).parts[1:2]}
+    # Debian's Python keeps its sitecustomize in /etc/python3.X, which that Python needs.
+    assert {"group", "passwd"} <= set(value["etc"]) <= {"group", "ld.so.cache", "localtime", "passwd",
+                                                         f"python{sys.version_info[0]}.{sys.version_info[1]}"}
+    assert (value["home"], value["run"], value["host_tmp"], value["tmp"]) == (False, False, False, [])
+
+
+def test_the_grader_environment_never_reaches_a_child(tmp_path, monkeypatch):
+    """A canary in the grader's environment appears nowhere in the child's memory or output: the
+    zygote is started with an environment built from nothing."""
+    canary = "grader-secret-7f3a9c"
+    monkeypatch.setenv("GRADER_CANARY", canary)
+    with Zygote(LIMITS, preload=("numpy",)) as fresh:
+        outcome = fresh.run(job("""
+            import ctypes, os, re
+            def memory():
+                # Every readable private mapping with no file behind it: heap, stack, anonymous.
+                found = bytearray()
+                for line in open("/proc/self/maps"):
+                    fields = line.split()
+                    start, end = (int(x, 16) for x in fields[0].split("-"))
+                    name = fields[5] if len(fields) > 5 else ""
+                    if fields[1][0] == "r" and name in ("", "[heap]", "[stack]") and end - start < 2**31:
+                        found += ctypes.string_at(start, end - start)
+                return bytes(found)
             def value():
-                return {{"secret": attempt({str(secret_dir / "secret.txt")!r}),
-                        "listing": os.listdir({str(secret_dir)!r}) if os.path.exists({str(secret_dir)!r}) else [],
-                        "root_file": attempt({in_root.name!r}),
-                        "root": sorted(os.listdir("/root")), "run": os.listdir("/run"),
-                        "host_tmp": os.path.exists({str(tmp_path)!r})}}
+                stat = open("/proc/self/stat").read().rsplit(")", 1)[1].split()
+                env_start, env_end = int(stat[-4]), int(stat[-3])
+                block = ctypes.string_at(env_start, env_end - env_start)
+                # Built the same way at run time, so each is in memory as often, unless the canary
+                # is there for another reason (the source text holds them only reversed).
+                needles = {name: text[::-1].encode() for name, text in
+                           {"canary": "c9a3f7-terces-redarg", "control": "c9a3f7-terces-lortnoc"}.items()}
+                data = memory()
+                try:
+                    environ = open("/proc/self/environ", "rb").read().decode(errors="replace")
+                except OSError as error:  # the worker is not dumpable after its change of uid
+                    environ = type(error).__name__
+                return {"environ": environ,
+                        "block": block.decode(errors="replace"),
+                        "counts": {name: data.count(needle) for name, needle in needles.items()},
+                        "memory_bytes": len(data)}
         """))
     value = value_of(outcome)
-    assert value["secret"] == "FileNotFoundError" and value["listing"] == []
-    assert value["root_file"] == "FileNotFoundError" and value["host_tmp"] is False and value["run"] == []
-    assert SECRET not in str(value)
-    # Only what leads to the Python installation (here under /root/.pyenv) is left in /root.
-    python = Path(sys.base_prefix).resolve()
-    assert value["root"] == ([python.relative_to("/root").parts[0]] if Path("/root") in python.parents else [])
+    assert value["memory_bytes"] > 10 * 2**20  # the scan read the child's memory
+    assert canary not in value["environ"] and canary not in value["block"] and "GRADER_CANARY" not in value["block"]
+    assert value["counts"]["control"] >= 1 and value["counts"]["canary"] == value["counts"]["control"]
+    assert canary not in outcome.stdout_tail + outcome.stderr_tail
 
 
-def test_the_network_and_unix_sockets_in_hidden_folders_are_unreachable(zygote, secret_dir):
+def test_the_network_and_host_unix_sockets_are_unreachable(zygote, secret_dir):
     unix_path = str(secret_dir / "service.sock")
     with socket.create_server(("127.0.0.1", 0)) as listener, \
             socket.socket(socket.AF_UNIX) as unix_listener:
@@ -505,17 +559,16 @@ def test_forged_messages_out_of_order_are_malformed(zygote):
 
 def test_runs_leave_no_fds_processes_or_zombies(zygote):
     before = set(os.listdir("/proc/self/fd"))
-    uids = [value_of(zygote.run(job("import os\ndef value():\n    return os.getuid()\n"))) for _ in range(3)]
+    uids = [value_of(zygote.run(job(f"def value():\n    return {HOST_UID}\n"))) for _ in range(3)]
     assert set(os.listdir("/proc/self/fd")) == before
     assert eventually(lambda: children_of(zygote.pid) == [])
-    assert [processes_of(uid) for uid in uids] == [[], [], []]
+    if ROOT:
+        assert eventually(lambda: [processes_of(uid) for uid in uids] == [[], [], []])
 
 
 def test_isolation_is_described(zygote):
     assert zygote.isolation.complete, zygote.isolation.missing
-    assert zygote.isolation.namespaces == ("network", "mount", "pid", "ipc")
-    assert isolation() == zygote.isolation.describe()
-    assert isolation().startswith("network, mount, pid, ipc namespaces")
+    assert zygote.isolation.describe().startswith("user, mount, PID, network, IPC and UTS namespaces")
 
 
 def test_a_missing_preload_module_stops_the_zygote_with_its_name():
@@ -542,32 +595,22 @@ def test_a_dead_zygote_is_a_sandbox_error_and_a_dead_parent_takes_the_zygote_alo
     assert eventually(gone)
 
 
-def test_without_namespaces_the_limits_still_apply_and_nothing_is_left_behind(monkeypatch, caplog):
-    """Simulates a machine that forbids unshare: the zygote is told it found no namespaces."""
-    command = sandbox._python_command
-    pretend = ("import autograder.sandbox as s; "
-               "s._probe_isolation = lambda: s.Isolation((), False, True, 'unshare forbidden by a test'); ")
-
-    def degraded_command(*call):
-        *interpreter, code = command(*call)
-        return [*interpreter, code.replace("from autograder.sandbox import", pretend + "from autograder.sandbox import")]
-    monkeypatch.setattr(sandbox, "_python_command", degraded_command)
-    with Zygote(LIMITS, preload=("numpy",)) as degraded:
-        assert degraded.isolation.namespaces == () and degraded.isolation.separate_user
-        assert "the sandbox is weaker on this machine" in caplog.text and "unshare forbidden by a test" in caplog.text
-        outcome = degraded.run(job("""
+def test_the_weak_mode_must_be_asked_for_and_still_applies_the_limits(caplog):
+    """isolate=False stands for a machine without user namespaces: no isolation, said loudly."""
+    with Zygote(LIMITS, preload=("numpy",), isolate=False) as weak:
+        assert not weak.isolation.complete and weak.isolation.missing == "turned off by the grader"
+        assert weak.isolation.describe().startswith("NO ISOLATION")
+        assert "the sandbox is weak" in caplog.text
+        outcome = weak.run(job("""
             import os, time
             def value():
-                if os.fork() == 0:  # a daemon that outlives the child
-                    os.setsid()
+                if os.fork() == 0:  # a child that leaves the process group survives: the weak mode
                     time.sleep(60)
                     os._exit(0)
-                return [os.getcwd(), os.getuid()]
+                return os.getcwd()
         """))
-        workdir, uid = value_of(outcome)
-        assert outcome.status == "ok" and uid >= SANDBOX_ID_BASE
+        workdir = value_of(outcome)
+        assert outcome.status == "ok"
         assert workdir.startswith(tempfile.gettempdir()) and not Path(workdir).exists()
-        assert processes_of(uid) == []
-        looping = degraded.run(job("def value():\n    while True:\n        pass\n"),
-                               replace(LIMITS, cpu_seconds=1))
+        looping = weak.run(job("def value():\n    while True:\n        pass\n"), replace(LIMITS, cpu_seconds=1))
         assert looping.status == "time limit" and looping.detail == "used its 1 s of CPU time"

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from autograder import wire
-from autograder.wire import MalformedMessage, MessageStream, decode_value, encode_message, encode_value, parse_message
+from autograder.sandbox import wire
+from autograder.sandbox.wire import MalformedMessage, MessageStream, decode_value, encode_message, encode_value, parse_message
 
 
 def round_trip(value):

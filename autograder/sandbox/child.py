@@ -1,7 +1,7 @@
 """What runs inside a sandboxed child: load a submission, run the requested probes, send back values.
 
 `autograder.sandbox` forks the child from its zygote, isolates it, and calls `run_job`; by then the
-child's stdout and stderr go to pipes the parent keeps tails of, and the messages of `autograder.wire`
+child's stdout and stderr go to pipes the parent keeps tails of, and the messages of `autograder.sandbox.wire`
 go to `result_fd`, a pipe of their own. In order:
 
 1. The probes module runs first, from the text in the job (the file itself is hidden from the
@@ -31,7 +31,7 @@ import types
 
 import numpy
 
-from autograder import wire
+from autograder.sandbox import wire
 from autograder.extract import load_module
 from autograder.probes import probe_functions
 
@@ -139,19 +139,23 @@ def _run_probe_module(source: str) -> dict:
 
 def _torch_hooks():
     """`(manual_seed, tensor_to_array)` bound to torch if the zygote or the probes imported it,
-    else `(None, None)`."""
+    else `(None, None)`. The conversion reads a tensor's real data whatever its class: a subclass's
+    `__torch_function__`, `numpy` or `dtype` cannot change what is sent."""
     torch = sys.modules.get("torch")
     if torch is None:
         return None, None
     tensor, to_numpy, to = torch.Tensor, torch.Tensor.numpy, torch.Tensor.to
+    dtype_of = torch._C.TensorBase.__dict__["dtype"].__get__
+    plain_functions = torch._C.DisableTorchFunctionSubclass
     numpy_unsupported = (torch.bfloat16,)
 
     def tensor_to_array(value):
         if not isinstance(value, tensor):
             return None
-        if value.dtype in numpy_unsupported:
-            value = to(value, torch.float32)
-        return to_numpy(value, force=True)  # force: detached, on the CPU, conjugation resolved
+        with plain_functions():
+            if dtype_of(value) in numpy_unsupported:
+                value = to(value, torch.float32)
+            return to_numpy(value, force=True)  # force: detached, on the CPU, conjugation resolved
     return torch.manual_seed, tensor_to_array
 
 

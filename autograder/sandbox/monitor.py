@@ -1,0 +1,111 @@
+"""The monitor: one per run, forked by the zygote, trusted, outside the sandbox's PID namespace.
+
+It reads the job from its socket, enters the namespaces (see `namespaces`), forks the worker,
+kills it when the parent asks (wall clock, malformed output) or goes away, reaps it and reports its
+exit status, CPU time and peak memory on the socket, as one JSON line.
+"""
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import struct
+import tempfile
+from pathlib import Path
+
+from autograder.sandbox import libc, namespaces, rootfs, worker
+from autograder.sandbox.forked import run_forked
+from autograder.sandbox.isolation import Isolation
+from autograder.sandbox.limits import Limits
+
+
+def run(fds: list[int], paths: list[str], isolation: Isolation) -> None:
+    """Run one job: `fds` are the parent's channel socket, then the write ends of the result,
+    stdout and stderr pipes; `paths` the allow-list of the child's root."""
+    channel_fd, result_w, out_w, err_w = fds
+    channel = socket.socket(fileno=channel_fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
+    libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)  # without a PID namespace, orphans come here to be reaped
+    zygote_rss_kb = _resident_kb()  # read now: the worker will mount a /proc this process is not in
+    request = json.loads(_receive_exactly(channel, struct.unpack(">Q", _receive_exactly(channel, 8))[0]))
+    job, limits = request["job"], Limits(**request["limits"])
+    paths = rootfs.outermost([*paths, *(os.path.realpath(p) for p in job["extra_sys_path"])])
+    entries = None
+    try:
+        if isolation.complete:
+            entries = namespaces.enter(lambda: rootfs.open_paths(paths))
+        workdir = "/tmp" if isolation.complete else tempfile.mkdtemp(prefix="autograder-child-")
+    except OSError as error:
+        channel.sendall(json.dumps({"setup_error": str(error)}).encode() + b"\n")
+        return
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(ready_r)
+        channel.close()
+        run_forked(lambda: worker.run(job, limits, entries, workdir, {
+            0: os.open(os.devnull, os.O_RDONLY), 1: out_w, 2: err_w, worker.RESULT_FD: result_w,
+            worker.READY_FD: ready_w}))
+    for fd in (result_w, out_w, err_w, ready_w):
+        os.close(fd)
+    with os.fdopen(ready_r, "rb") as ready:
+        setup = ready.read()
+    report = {**_supervise(channel, pid, isolation.complete), "zygote_rss_kb": zygote_rss_kb}
+    if not isolation.complete:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if setup != b"ok":
+        report["setup_error"] = setup.decode(errors="replace") or "the child died while being isolated"
+    channel.sendall(json.dumps(report).encode() + b"\n")
+
+
+def _receive_exactly(channel: socket.socket, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        chunk = channel.recv(min(size - len(data), 2**20))
+        if not chunk:
+            raise EOFError("the parent closed the channel")
+        data += chunk
+    return bytes(data)
+
+
+def _resident_kb() -> int:
+    """This process's resident memory, which a worker forked from it starts with."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _supervise(channel: socket.socket, pid: int, isolated: bool) -> dict:
+    """Wait for the worker; kill it first if the parent asks or goes away."""
+    pidfd = os.pidfd_open(pid)
+    readable, _, _ = select.select([channel, pidfd], [], [])
+    # Without a PID namespace, what the worker left behind is killed too. Either way this happens
+    # before the worker is reaped, so its pid and process group cannot belong to anyone else yet.
+    if pidfd not in readable or not isolated:
+        _kill_worker(pid, isolated)
+    _, status, usage = os.wait4(pid, 0)
+    os.close(pidfd)
+    if not isolated:
+        _reap_orphans()
+    return {"exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "cpu_seconds": usage.ru_utime + usage.ru_stime, "max_rss_kb": usage.ru_maxrss}
+
+
+def _kill_worker(pid: int, isolated: bool) -> None:
+    """SIGKILL the worker; as PID 1 of its namespace, the kernel then kills everything inside.
+    Without one, also its process group (a child that left the group escapes: the weak mode)."""
+    for kill in (os.kill, *(() if isolated else (os.killpg,))):
+        try:
+            kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _reap_orphans() -> None:
+    """Reap the worker's descendants, killed with it and left to this subreaper."""
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return

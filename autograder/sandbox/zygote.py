@@ -1,0 +1,56 @@
+"""The zygote: started once per `Zygote`, imports the heavy libraries, then forks one monitor per run.
+
+It is exec'd with an environment built from nothing (`worker.ENVIRONMENT`, HOME and a few engine
+settings), so no byte of the grader's environment exists in its memory or in any child forked
+from it; its settings arrive on the control socket, not on its command line.
+"""
+import importlib
+import json
+import os
+import signal
+import socket
+import sys
+
+from autograder.paths import REPO_ROOT
+from autograder.sandbox import isolation, libc, monitor, rootfs
+from autograder.sandbox.forked import run_forked
+
+
+def main(control_fd: int) -> None:
+    control = socket.socket(fileno=control_fd)
+    libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
+    settings = json.loads(control.recv(2**20) or b"{}")
+    if os.getppid() != settings.get("parent_pid"):
+        return  # the parent died before PR_SET_PDEATHSIG was set
+    try:
+        _preload(settings["preload"])
+        paths = rootfs.paths_the_child_needs(REPO_ROOT)
+        found = (isolation.probe(paths) if settings["isolate"]
+                 else isolation.Isolation(False, "turned off by the grader"))
+    except BaseException as error:
+        control.send(json.dumps({"error": f"{type(error).__name__}: {error}"}).encode())
+        return
+    control.send(json.dumps({"isolation": found.to_json()}).encode())
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are reaped by the kernel
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, 16, 4, socket.MSG_CMSG_CLOEXEC)
+        if not message:
+            return  # the parent closed the socket, or died
+        try:
+            pid = os.fork()
+        except OSError:
+            pid = None  # the run's parent sees its channel close and reports it
+        if pid == 0:
+            control.close()
+            run_forked(lambda: monitor.run(fds, paths, found))
+        for fd in fds:
+            os.close(fd)
+
+
+def _preload(names) -> None:
+    """Import the modules every child would otherwise import again, and the child's own code."""
+    for name in names:
+        importlib.import_module(name)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+    import autograder.sandbox.child  # noqa: F401
