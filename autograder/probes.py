@@ -5,20 +5,34 @@ An assignment's hidden `assignments/<a>/probes.py` reads like this:
 
     import torch
     from autograder.probes import probe, allclose, equal, check, raised
+    from autograder.trusted import plain
 
     @probe("Q2A", points=1, compare=allclose(rtol=1e-4, atol=1e-5),
            hint="BatchNorm's output does not match the expected normalised batch.")
     def batchnorm_matches_reference(module, rng):     # rng: numpy Generator, seeded per probe
         x = torch.from_numpy(rng.normal(3, 5, size=(64, 4)))
-        return {"y": module.BatchNorm()(x).detach().numpy()}
+        return {"y": plain(module.BatchNorm()(x))}
+
+    def same_ranking(student, reference):             # a check gets both values
+        return (list(np.argsort(student)) == list(np.argsort(reference)), "the order differs")
 
 The same probe runs, in separate sandboxed children, on the reference solution and on a submission
 (`autograder.sandbox.child`); only the values come back. `judge` then compares them in the trusted parent.
 
+Only correctness earns points. The submission runs in the same process as the probe, so whatever
+its code says about itself (its type, its attributes, a property of its output) can be forged. A
+scored value is therefore plain data that the student's code computed from inputs the probe chose,
+and every comparator judges it against what the reference solution computed from the same inputs:
+`check(fn)` calls `fn(student_value, reference_value)`, and `probe` refuses a comparator whose
+`uses_reference` is False. Structure (which layers run, in which order, the loss, dropout) is
+likewise probed by behaviour: `autograder.trusted` loads the same weights into both networks and
+compares outputs, gradients and one training step done by trusted code.
+
 `@probe` stores a `ProbeSpec` on the function itself; there is no registry a submission could reach.
 The parent reads the specs with `load_probes`, which runs the probes file with every import other
 than the standard library, numpy and `autograder` replaced by a placeholder: probe bodies, which may
-use torch or `utils`, only ever run in a child, and the grading process never imports torch.
+use torch or `utils`, only ever run in a child, and the grading process never imports torch (nor
+`autograder.trusted`, which does).
 
 Comparators give partial credit: dict values (by the reference's keys) and list items are scored
 separately and averaged; an array, number or string is one item. Messages name where a value is
@@ -37,6 +51,7 @@ import numpy as np
 SPEC_ATTRIBUTE = "__autograder_probe__"
 # Imports that are real when the parent reads a probes file; the rest become placeholders.
 REAL_IN_PARENT = frozenset({"numpy", "autograder"}) | frozenset(sys.stdlib_module_names)
+CHILD_ONLY = frozenset({"autograder.trusted"})  # parts of autograder that import torch
 MESSAGES_SHOWN = 3
 
 
@@ -55,8 +70,8 @@ class Verdict:
 
 
 class Comparator:
-    """Judges a student's value, in the parent. `uses_reference` says whether it needs the
-    reference's value."""
+    """Judges a student's value against the reference's, in the parent. `uses_reference` must be
+    True: `probe` refuses a comparator that would score a value without the reference's."""
     uses_reference = True
 
     def __call__(self, student: Any, reference: Any) -> Verdict:
@@ -79,7 +94,11 @@ def probe(question: str, points: float, compare: Comparator, hint: str = ""):
     if isinstance(points, bool) or not isinstance(points, (int, float)) or not points > 0:
         raise ProbeDefinitionError(f"a probe's points must be a positive number, not {points!r}")
     if not isinstance(compare, Comparator):
-        raise ProbeDefinitionError("compare must be allclose(...), equal() or check(fn)")
+        raise ProbeDefinitionError("compare must be allclose(...), equal(), check(fn) or every_item(...)")
+    if not compare.uses_reference:
+        raise ProbeDefinitionError(
+            f"compare={compare!r} does not use the reference's value: a value judged on its own can be "
+            "forged by the student's code, so compare it with what the reference computes")
     if not isinstance(hint, str):
         raise ProbeDefinitionError("a probe's hint must be a string")
 
@@ -109,7 +128,7 @@ def load_probes(path) -> list[ProbeSpec]:
 
 
 def _import_in_parent(name, globals=None, locals=None, fromlist=(), level=0):
-    if level == 0 and name.partition(".")[0] not in REAL_IN_PARENT:
+    if level == 0 and (name.partition(".")[0] not in REAL_IN_PARENT or name in CHILD_ONLY):
         return _Placeholder(name if fromlist else name.partition(".")[0])
     return builtins.__import__(name, globals, locals, fromlist, level)
 
@@ -141,8 +160,8 @@ def judge(spec: ProbeSpec, student_result: dict | None, reference_result: dict |
           missing_reason: str = "your code was stopped before this test ran") -> Verdict:
     """The verdict on one probe. Results are the child's decoded probe messages
     ({"name", "value"} or {"name", "error"}); None when the child never sent one.
-    Raises ReferenceFailure when the comparison needs a reference value and there is none."""
-    if spec.compare.uses_reference and (reference_result is None or "error" in reference_result):
+    Raises ReferenceFailure when there is no reference value to compare with."""
+    if reference_result is None or "error" in reference_result:
         cause = (f"{reference_result['error']['type']}: {reference_result['error']['message']}"
                  if reference_result else "it did not run")
         raise ReferenceFailure(f"the reference solution failed probe {spec.name}: {cause}")
@@ -152,9 +171,8 @@ def judge(spec: ProbeSpec, student_result: dict | None, reference_result: dict |
         error = student_result["error"]
         detail = f": {error['message']}" if error["message"] else ""
         return _with_hint(Verdict(0.0, f"your code raised {error['type']}{detail}"), spec.hint)
-    reference = reference_result["value"] if reference_result and "value" in reference_result else None
     try:
-        verdict = spec.compare(student_result["value"], reference)
+        verdict = spec.compare(student_result["value"], reference_result["value"])
     except ProbeDefinitionError:
         raise
     except Exception as error:  # an odd student value must never stop the grading of a class
@@ -211,14 +229,13 @@ class Equal(Comparator):
 
 @dataclass(frozen=True)
 class Check(Comparator):
-    """`fn(student_value)` returns a bool, a score in [0, 1], or (score, message); the reference is
-    not consulted. An exception from `fn` scores 0."""
+    """`fn(student_value, reference_value)` returns a bool, a score in [0, 1], or (score, message).
+    An exception from `fn` scores 0."""
     fn: Callable
-    uses_reference = False
 
-    def __call__(self, student, reference=None) -> Verdict:
+    def __call__(self, student, reference) -> Verdict:
         try:
-            result = self.fn(student)
+            result = self.fn(student, reference)
         except ProbeDefinitionError:
             raise
         except Exception as error:
@@ -248,6 +265,21 @@ def check(fn: Callable) -> Check:
     return Check(fn)
 
 
+@dataclass(frozen=True)
+class EveryItem(Comparator):
+    """Full marks when `inner` gives full marks, else 0: for values whose parts prove nothing alone
+    (a parameter count, say, means something only when the network also computes the right scores)."""
+    inner: Comparator
+
+    def __call__(self, student, reference) -> Verdict:
+        verdict = self.inner(student, reference)
+        return verdict if verdict.score >= 1 else Verdict(0.0, verdict.message)
+
+
+def every_item(inner: Comparator) -> EveryItem:
+    return EveryItem(inner)
+
+
 def _score_items(student, reference, leaf: Callable, where: str | None = None) -> Verdict:
     """Average the scores of the items of `reference` (recursively); leaves are compared with
     `leaf(student, reference) -> problem or None`."""
@@ -257,7 +289,7 @@ def _score_items(student, reference, leaf: Callable, where: str | None = None) -
         parts = [_score_items(student[key], value, leaf, _join(where, key)) if key in student
                  else _wrong(_join(where, key), "is missing") for key, value in reference.items()]
     elif isinstance(reference, (list, tuple)):
-        if not isinstance(student, (list, tuple, np.ndarray)) or np.ndim(student) == 0:
+        if not isinstance(student, (list, tuple, np.ndarray)) or getattr(student, "ndim", 1) == 0:
             return _wrong(where, f"should be a list, not {_kind(student)}")
         if len(student) != len(reference):
             return _wrong(where, f"has {len(student)} items where {len(reference)} are expected")

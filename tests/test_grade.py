@@ -214,7 +214,7 @@ def test_seed_comes_from_the_assignment_name():
 # ---- the reference ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("old, new, words", [
-    ("count == 0", "count == 1", "probe counter_resets fails on the reference solution: it scores 0.00 of 1"),
+    ("expected == 0", "expected == 1", "probe counter_resets fails on the reference solution: it scores 0.00 of 1"),
     ("return module.add(*FLOATS)", "return module.subtract(*FLOATS)",
      "probe add_floats fails on the reference solution: the reference solution failed probe add_floats: "
      "AttributeError"),

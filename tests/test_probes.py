@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from autograder.paths import REPO_ROOT
-from autograder.probes import (ProbeDefinitionError, ProbeSpec, ReferenceFailure, Verdict, allclose, check, equal,
-                               judge, load_probes, probe, raised)
+from autograder.probes import (Comparator, ProbeDefinitionError, ProbeSpec, ReferenceFailure, Verdict, allclose,
+                               check, equal, every_item, judge, load_probes, probe, raised)
 
 PROBES_FILE = '''
 import torch
@@ -17,11 +17,12 @@ import utils
 from torch import nn
 import numpy as np
 from autograder.probes import probe, allclose, equal, check
+from autograder.trusted import plain   # imports torch: a placeholder here too
 
 LAYER = nn.Linear   # a placeholder here: only used inside probe bodies
 
-def is_sorted(values):
-    return bool(np.all(np.diff(values) >= 0))
+def same_order(values, reference):
+    return bool(np.array_equal(np.argsort(values), np.argsort(reference)))
 
 @probe("Q2A", points=2, compare=allclose(rtol=1e-4, atol=1e-5), hint="Normalise over the batch.")
 def batchnorm(module, rng):
@@ -30,7 +31,7 @@ def batchnorm(module, rng):
 def helper():
     return 1
 
-@probe("Q2B", points=1, compare=check(is_sorted))
+@probe("Q2B", points=1, compare=check(same_order))
 def sorted_output(module, rng):
     return module.sort(rng.normal(size=5))
 '''
@@ -62,6 +63,8 @@ def test_the_decorator_stores_the_spec_on_the_function_only():
     ({"question": "Q1", "points": 0, "compare": equal()}, "positive number"),
     ({"question": "Q1", "points": True, "compare": equal()}, "positive number"),
     ({"question": "Q1", "points": 1, "compare": lambda s, r: 1}, "compare must be"),
+    ({"question": "Q1", "points": 1, "compare": type("OnItsOwn", (Comparator,), {"uses_reference": False})()},
+     "does not use the reference's value"),
     ({"question": "Q1", "points": 1, "compare": equal(), "hint": None}, "hint"),
 ])
 def test_bad_probe_definitions_are_refused(kwargs, problem):
@@ -74,7 +77,8 @@ def test_load_probes_reads_specs_in_order_with_heavy_imports_as_placeholders(tmp
     assert [(s.name, s.question, s.points, s.hint) for s in specs] == [
         ("batchnorm", "Q2A", 2.0, "Normalise over the batch."), ("sorted_output", "Q2B", 1.0, "")]
     assert specs[0].compare == allclose(rtol=1e-4, atol=1e-5)
-    assert specs[1].compare(np.array([1.0, 2.0])) == Verdict(1.0, "")
+    assert specs[1].compare(np.array([1.0, 2.0]), np.array([5.0, 7.0])) == Verdict(1.0, "")
+    assert specs[1].compare(np.array([2.0, 1.0]), np.array([5.0, 7.0])).score == 0.0
 
 
 def test_the_grading_process_never_imports_torch(tmp_path):
@@ -170,15 +174,47 @@ def test_equal_compares_exactly_with_nan_and_bool_rules():
     assert equal()([1], np.array([1])).score == 1.0
 
 
-def test_check_takes_a_bool_a_score_or_a_score_with_a_message():
-    assert check(lambda v: v > 0)(1) == Verdict(1.0, "")
-    assert check(lambda v: v > 0)(-1) == Verdict(0.0, "your value does not have the expected property")
-    assert check(lambda v: 0.25)(None) == Verdict(0.25, "your value does not have the expected property")
-    assert check(lambda v: (2.0, "great"))(None) == Verdict(1.0, "great")
-    assert check(lambda v: math.nan)(None).score == 0.0
-    assert check(lambda v: v["missing"])({}) == Verdict(0.0, "your value failed the check (KeyError: 'missing')")
+def test_check_gets_the_reference_and_takes_a_bool_a_score_or_a_score_with_a_message():
+    assert check(lambda v, r: v == r)(1, 1) == Verdict(1.0, "")
+    assert check(lambda v, r: v == r)(-1, 1) == Verdict(0.0, "your value does not have the expected property")
+    assert check(lambda v, r: 0.25)(None, None) == Verdict(0.25, "your value does not have the expected property")
+    assert check(lambda v, r: (2.0, "great"))(None, None) == Verdict(1.0, "great")
+    assert check(lambda v, r: math.nan)(None, None).score == 0.0
+    assert check(lambda v, r: v["missing"])({}, {}) == Verdict(0.0, "your value failed the check (KeyError: 'missing')")
     with pytest.raises(ProbeDefinitionError, match="returned NoneType"):
-        check(lambda v: None)(1)
+        check(lambda v, r: None)(1, 1)
+
+
+def test_a_probes_file_with_a_comparator_that_ignores_the_reference_is_refused(tmp_path):
+    text = PROBES_FILE + """
+from autograder.probes import Comparator, Verdict
+
+class Positive(Comparator):
+    uses_reference = False
+
+    def __call__(self, student, reference):
+        return Verdict(float(student > 0), "")
+
+@probe("Q3", points=1, compare=Positive())
+def anything_positive(module, rng):
+    return module.value()
+"""
+    with pytest.raises(ProbeDefinitionError, match="does not use the reference's value: a value judged on its own "
+                                                   "can be forged"):
+        load_probes(write(tmp_path, text))
+
+
+def test_every_item_gives_full_marks_or_nothing():
+    reference = {"parameters": 10, "scores": np.ones(3)}
+    assert every_item(allclose())(dict(reference), reference) == Verdict(1.0, "")
+    verdict = every_item(allclose())({"parameters": 10, "scores": np.zeros(3)}, reference)
+    assert verdict.score == 0.0 and verdict.message.startswith("scores has 3 of 3 values outside")
+
+
+def test_lists_of_arrays_of_different_shapes_are_compared_item_by_item():
+    reference = [np.ones(2), np.ones((2, 3))]
+    assert allclose()([np.ones(2), np.ones((2, 3))], reference).score == 1.0
+    assert allclose()([np.ones(2), np.zeros((2, 3))], reference).score == 0.5
 
 
 # ---- judge --------------------------------------------------------------------------------------
@@ -201,12 +237,13 @@ def test_judge_reports_a_probe_error_and_a_missing_result():
     assert judge(spec(equal()), None, reference, "time limit").message == "not run: time limit"
 
 
-def test_judge_needs_a_reference_only_when_the_comparison_uses_one():
+def test_judge_always_needs_a_reference_value():
     with pytest.raises(ReferenceFailure, match="reference solution failed probe p: KeyError: 'x'"):
         judge(spec(equal()), {"name": "p", "value": 1}, {"name": "p", "error": {"type": "KeyError", "message": "'x'"}})
     with pytest.raises(ReferenceFailure, match="it did not run"):
-        judge(spec(equal()), {"name": "p", "value": 1}, None)
-    assert judge(spec(check(lambda v: v == 1)), {"name": "p", "value": 1}, None) == Verdict(1.0, "")
+        judge(spec(check(lambda v, r: v == r)), {"name": "p", "value": 1}, None)
+    assert judge(spec(check(lambda v, r: v == r)), {"name": "p", "value": 1}, {"name": "p", "value": 1}) == \
+        Verdict(1.0, "")
 
 
 def test_judge_survives_a_comparator_that_fails_on_an_odd_value():
