@@ -5,7 +5,8 @@ more: BatchNorm's output type, shape, per-node mean and variance on one batch; f
 the base class, a loss function, the output shape, the Linear layers and a LeakyReLU; batch norm in
 BNNet and not in NormalNet. The hidden probes (probes.py) go further; passing these is necessary,
 not sufficient. Points per question add up to the question's autograded points, so the preview is
-on the same scale as the grade.
+on the same scale as the grade. As with every probe, each fact is judged against the same fact of
+the reference solution (`check(fn)` calls `fn(student_value, reference_value)`).
 """
 import numpy as np
 import torch
@@ -15,7 +16,6 @@ import utils
 from autograder.probes import check, probe
 
 NET_ARGUMENTS = {"input_dim": 4, "n_classes": 5, "hidden": (8, 6)}  # as in the notebook's test cell
-LINEAR_SHAPES = [[8, 4], [6, 8], [5, 6]]
 
 
 def _first_failure(assertions) -> tuple[float, str]:
@@ -24,14 +24,16 @@ def _first_failure(assertions) -> tuple[float, str]:
     return (0.0, failing[0]) if failing else (1.0, "")
 
 
-def _normalised(result) -> tuple[float, str]:
-    y = np.asarray(result["output"], dtype=float)
-    right_shape = y.shape == (64, 4)
+def _normalised(result, expected) -> tuple[float, str]:
+    y, reference = np.asarray(result["output"], dtype=float), np.asarray(expected["output"], dtype=float)
+    right_shape = y.shape == reference.shape
     return _first_failure([
-        (result["is a tensor"], "forward must return a torch tensor"),
-        (right_shape, f"output shape {y.shape}, expected (64, 4)"),
-        (right_shape and np.allclose(y.mean(axis=0), 0, atol=1e-5), "each column of the output should have mean 0"),
-        (right_shape and np.allclose(y.var(axis=0), 1, atol=1e-3), "each column of the output should have variance 1"),
+        (result["is a tensor"] == expected["is a tensor"], "forward must return a torch tensor"),
+        (right_shape, f"output shape {y.shape}, expected {reference.shape}"),
+        (right_shape and np.allclose(y.mean(axis=0), reference.mean(axis=0), atol=1e-5),
+         "each column of the output should have mean 0"),
+        (right_shape and np.allclose(y.var(axis=0), reference.var(axis=0), atol=1e-3),
+         "each column of the output should have variance 1"),
     ])
 
 
@@ -59,35 +61,36 @@ def _facts(module) -> dict:
 
 
 def _nets_check(assertion):
-    """A check of the facts: `assertion(name, facts of that net)` gives (holds, message) per net."""
-    def judge(facts) -> tuple[float, str]:
-        return _first_failure([assertion(name, facts[name]) for name in ("NormalNet", "BNNet")])
+    """A check of the facts: `assertion(name, facts of that net, the reference's facts of it)` gives
+    (holds, message) per net."""
+    def judge(facts, expected) -> tuple[float, str]:
+        return _first_failure([assertion(name, facts[name], expected[name]) for name in ("NormalNet", "BNNet")])
     judge.__name__ = assertion.__name__
     return check(judge)
 
 
-def _derived(name, facts):
-    return facts["NNBase"], f"{name} must be derived from utils.NNBase"
+def _derived(name, facts, expected):
+    return facts["NNBase"] == expected["NNBase"], f"{name} must be derived from utils.NNBase"
 
 
-def _loss(name, facts):
-    return facts["loss_fcn"], f"{name} must set self.loss_fcn in its constructor"
+def _loss(name, facts, expected):
+    return facts["loss_fcn"] == expected["loss_fcn"], f"{name} must set self.loss_fcn in its constructor"
 
 
-def _shape(name, facts):
-    return facts["shape"] == [32, 5], f"{name} returned shape {tuple(facts['shape'])}, expected (32, 5)"
+def _shape(name, facts, expected):
+    wanted = tuple(expected["shape"])
+    return facts["shape"] == expected["shape"], f"{name} returned shape {tuple(facts['shape'])}, expected {wanted}"
 
 
-def _layers(name, facts):
-    if facts["linear shapes"] != LINEAR_SHAPES:
+def _layers(name, facts, expected):
+    if facts["linear shapes"] != expected["linear shapes"]:
         return False, f"{name} has Linear layers of shapes {[tuple(s) for s in facts['linear shapes']]}"
-    return facts["LeakyReLU"], f"{name} should use nn.LeakyReLU()"
+    return facts["LeakyReLU"] == expected["LeakyReLU"], f"{name} should use nn.LeakyReLU()"
 
 
-def _batchnorm(name, facts):
-    if name == "NormalNet":
-        return not facts["BatchNorm"], "NormalNet must not use BatchNorm"
-    return facts["BatchNorm"], "BNNet must use your BatchNorm"
+def _batchnorm(name, facts, expected):
+    wanted = "must use your BatchNorm" if expected["BatchNorm"] else "must not use BatchNorm"
+    return facts["BatchNorm"] == expected["BatchNorm"], f"{name} {wanted}"
 
 
 @probe("Q2C-nets", points=1, compare=_nets_check(_derived))
