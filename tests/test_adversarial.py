@@ -78,7 +78,7 @@ def planted():
 
 @pytest.fixture(scope="module")
 def zygote(planted, tmp_path_factory):
-    with Zygote(hide=[tmp_path_factory.getbasetemp()]) as running:
+    with Zygote() as running:
         yield running
 
 
@@ -290,9 +290,10 @@ def test_parse_bombs_are_refused_and_the_batch_goes_on(odd_files):
 
 
 def test_reading_a_parse_bomb_uses_bounded_memory(tmp_path, monkeypatch):
-    """Half a million empty lists (1.5 MB on disk, under the size limit) must not cost the grader hundreds of
-    MB: the reader refuses it early (an unreadable notebook) while using a few times its size."""
-    monkeypatch.setattr(notebook, "MAX_NOTEBOOK_BYTES", 2 * 2**20)
+    """Half a million empty lists (1.5 MB on disk) would take about 60 MB to parse: with the parse
+    limit lowered below that, the reader refuses it before parsing (an unreadable notebook), while
+    using a few times its size."""
+    monkeypatch.setattr(notebook, "MAX_PARSE_BYTES", 16 * 2**20)
     bomb = tmp_path / "bomb.ipynb"
     bomb.write_text(empty_list_bomb(500_000))
     tracemalloc.start()

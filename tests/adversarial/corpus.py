@@ -117,7 +117,9 @@ def _on(bases: str, kind: str, name: str, what: str, source: str, kits_used=(), 
 
 def _forgeries() -> list[Attack]:
     kind = "result-pipe forging"
-    exited = nothing(EXITED, MALFORMED)  # judgement: a forged stream may also be called malformed
+    # A complete forged stream, then an exit: the child ended cleanly, so its values are judged, and
+    # none matches the reference's (the forger cannot know them): 0, "partial".
+    exited = nothing("partial")
     # Judgement: as PID 1 of its PID namespace the child ignores its own SIGKILL and goes on (then the
     # honest grade), elsewhere it dies (crashed, 0); either way the forged stream earns nothing.
     killed_on_stubs = grades((KILLED, 0), (MALFORMED, 0), (STUBS, 0))
@@ -127,17 +129,19 @@ def _forgeries() -> list[Attack]:
          "class _Attack:\n    _forge(fds=(3,), then=_exit_quietly)", exited, exited),
         ("forge_every_fd_then_exit", "the forged stream on every open fd above 2, then os._exit(0)",
          "class _Attack:\n    _forge(fds=_all_fds(), then=_exit_quietly)", exited, exited),
+        # On correct code too: the submission corrupts every run's stream, its reruns included, so it
+        # earns nothing (never more than its honest code would).
         ("forge_fd3_and_carry_on", "the forged stream on fd 3; the real run goes on after it",
-         "class _Attack:\n    _forge(fds=(3,))", nothing(STUBS, MALFORMED), None),
+         "class _Attack:\n    _forge(fds=(3,))", nothing(MALFORMED), nothing(MALFORMED)),
         ("forge_then_sigkill", "the forged stream, then SIGKILL to itself",
          "class _Attack:\n    _forge(fds=(3,), then=_kill_self)", killed_on_stubs, killed_on_correct),
         ("forge_then_garbage", "the forged stream, a line that is not JSON, then os._exit(0)",
          "class _Attack:\n    _forge(fds=(3,), then=lambda: (_write(3, b'not json\\n'), _exit_quietly()))",
-         exited, exited),
+         nothing(MALFORMED), nothing(MALFORMED)),
         ("forge_after_done", "the forged stream with more messages after done, then os._exit(0)",
          "class _Attack:\n    _forge(fds=(3,), after_done=[{'event': 'loaded'}, {'event': 'done'}],\n"
          "           then=_exit_quietly)",
-         exited, exited),
+         nothing(MALFORMED), nothing(MALFORMED)),
     ]
     attacks = []
     for name, what, source, on_stubs, on_correct in table:
@@ -166,7 +170,7 @@ def _finalisers() -> list[Attack]:
     for name, what, source, when in FINALISERS:
         if when == "exit":
             attacks += _on("both", "forging from finalisers and threads", name, what, source, ["forgery"],
-                           stubs=nothing(EXITED, MALFORMED), correct=nothing(EXITED, MALFORMED))
+                           stubs=nothing("partial"), correct=nothing("partial"))
         else:  # at the child's exit, after the real `done`: nothing may come of it
             attacks += _on("both", "forging from finalisers and threads", name, what, source, ["forgery"])
     return attacks
@@ -181,11 +185,11 @@ PROBE_SWAPS = [
      "            _probes.functions[_name] = _claimed_probe(_name)"),
     ("rewrite_probe_bytecode", "both", "inspect on sys.modules['autograder_probes']: each probe's __code__ replaced",
      "class _Attack:\n    _rewrite_probe_code()"),
-    ("patch_child_probes_class", "both", "autograder.child._Probes.run replaced by one that returns claims",
+    ("patch_child_probes_class", "both", "autograder.sandbox.child._Probes.run replaced by one that returns claims",
      "class _Attack:\n    _patch_child_run()"),
-    ("patch_child_encoder", "both", "autograder.child._encode_message replaced: probe errors become claims",
+    ("patch_child_encoder", "both", "autograder.sandbox.child._encode_message replaced: probe errors become claims",
      "class _Attack:\n    _patch_child_encoder()"),
-    ("patch_wire_encoder", "both", "autograder.wire._encode_json replaced: probe errors become claims",
+    ("patch_wire_encoder", "both", "autograder.sandbox.wire._encode_json replaced: probe errors become claims",
      "class _Attack:\n    _patch_wire_encoder()"),
 ]
 
@@ -198,13 +202,16 @@ HOPFIELD_ONLY_SWAPS = [
 def _probe_swaps() -> list[Attack]:
     kind = "probe replacement"
     attacks = []
+    # Replaced probes return the forger's claims instead of running the submission, correct code
+    # included: a clean run of wrong values, 0 ("partial"); nothing is gained, the honest points lost.
+    swapped = nothing("partial")
     for name, bases, what, source in PROBE_SWAPS:
-        attacks += _on(bases, kind, name, what, source, ["forgery"])
+        attacks += _on(bases, kind, name, what, source, ["forgery"], stubs=swapped, correct=swapped)
     for name, bases, what, source in HOPFIELD_ONLY_SWAPS:
         attacks += _on(bases, kind, name, what, source, ["forgery"], assignments=(HOPFIELD,))
     attacks += _on("stubs", kind, "feed_probe_locals_via_frames", "nets of zeros whose forward walks up the stack "
                    "to the probe's `layers` list (what its comparator judges) and fills it with the expected trace",
-                   FED_TRACE, ["forgery"], assignments=(HOPFIELD,), stubs=nothing(STUBS, "partial"))
+                   FED_TRACE, ["forgery"], assignments=(HOPFIELD,), stubs=grades((STUBS, 0.5)))
     return attacks
 
 
@@ -460,7 +467,7 @@ def _fakes() -> list[Attack]:
     return [
         *_on("stubs", kind, "fake_linear_and_leaky_relu", "nn.Linear / nn.LeakyReLU subclasses that compute "
              "nothing, a BatchNorm of zeros, nets built from them", FAKE_LAYERS_HOPFIELD, assignments=(HOPFIELD,),
-             stubs=nothing(STUBS, "partial")),
+             stubs=grades((STUBS, 0.5))),
         *_on("stubs", kind, "tensor_subclass_fakes_numpy", "BatchNorm returns a torch.Tensor subclass whose "
              "__torch_function__ makes .numpy() show a standardised batch", LYING_TENSOR, ["forgery"],
              assignments=(HOPFIELD,)),
@@ -470,7 +477,7 @@ def _fakes() -> list[Attack]:
         # Q2A earns all but the gradient probe's 0.5; the nets are still stubs.
         *_on("stubs", kind, "batchnorm_detached_statistics", "a BatchNorm whose mean and variance are "
              "detached from the graph (right values, wrong gradient); nets left as stubs", DETACHED_STATISTICS,
-             assignments=(HOPFIELD,), stubs=grades((STUBS, 2.5))),
+             assignments=(HOPFIELD,), stubs=grades(("partial", 2.5))),
         *_on("stubs", kind, "lying_parameters", "networks with no layers whose parameters() claims the "
              "specified counts", LYING_PARAMETERS, assignments=(MNIST,), stubs=nothing(STUBS, "partial")),
         *_on("stubs", kind, "lying_getattribute", "an MLP whose __getattribute__ answers `parameters` with "
@@ -668,15 +675,17 @@ def of(assignment: str) -> list[Attack]:
 
 # ---- the README's table ---------------------------------------------------------------------------
 
-def table(current: dict[str, tuple[str, float]] | None = None) -> str:
-    """The attacks as a Markdown table; `current`: {student: (status, score)} graded by some grader."""
-    header = "| notebook | class | base | attack | must get |" + (" current grader |" if current else "")
+def table(graders: dict[str, dict[str, tuple[str, float]]] | None = None) -> str:
+    """The attacks as a Markdown table, with a column per grader in `graders`: {column title:
+    {student: (status, score)}}, a grade the attack must not get marked **(wrong)**."""
+    graders = graders or {}
+    header = "| notebook | class | base | attack | must get |" + "".join(f" {title} |" for title in graders)
     lines = [header, "|" + " --- |" * (header.count("|") - 1)]
     for attack in ATTACKS:
         row = (f"| `{attack.student}` | {attack.kind} | {attack.base} | {attack.what} | "
                f"{attack.expected.describe()} |")
-        if current:
-            status, score = current.get(attack.student, ("missing", 0))
+        for grades_of in graders.values():
+            status, score = grades_of.get(attack.student, ("missing", 0))
             mark = "" if attack.expected.allows(status, score) else " **(wrong)**"
             row += f" {status}, {score:g}{mark} |"
         lines.append(row)
@@ -695,6 +704,7 @@ def graded_rows(*output_folders: Path) -> dict[str, tuple[str, float]]:
     return found
 
 
-if __name__ == "__main__":  # python -m adversarial.corpus [grading output folders...]
+if __name__ == "__main__":  # python -m adversarial.corpus [TITLE=OUTPUT_FOLDER,OUTPUT_FOLDER ...]
     import sys
-    print(table(graded_rows(*sys.argv[1:]) if sys.argv[1:] else None))
+    columns = (argument.split("=", 1) for argument in sys.argv[1:])
+    print(table({title: graded_rows(*folders.split(",")) for title, folders in columns}))

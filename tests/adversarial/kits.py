@@ -18,7 +18,7 @@ import threading
 
 
 def _wire(value):
-    """A value in the grader's wire format (arrays as base64), written without autograder.wire."""
+    """A value in the grader's wire format (arrays as base64), written without autograder.sandbox.wire."""
     if isinstance(value, numpy.ndarray):
         array = numpy.ascontiguousarray(value)
         return {"__ndarray__": {"dtype": array.dtype.str, "shape": list(array.shape),
@@ -116,7 +116,7 @@ def _rewrite_probe_code():
 
 
 def _patch_child_run():
-    child = sys.modules.get("autograder.child")
+    child = sys.modules.get("autograder.sandbox.child")
     if child is not None:
         child._Probes.run = lambda self, name, module: _message(name)
 
@@ -128,13 +128,13 @@ def _forging_encoder(message):
 
 
 def _patch_child_encoder():
-    child = sys.modules.get("autograder.child")
+    child = sys.modules.get("autograder.sandbox.child")
     if child is not None:
         child._encode_message = lambda message: (_forging_encoder(message) + "\\n").encode()
 
 
 def _patch_wire_encoder():
-    wire = sys.modules.get("autograder.wire")
+    wire = sys.modules.get("autograder.sandbox.wire")
     if wire is not None:
         wire._encode_json = lambda message, indent: [_forging_encoder(message)]
 
@@ -153,7 +153,7 @@ def _patch_probe_helpers(names):
 
 
 def _probes_objects():
-    """Every object of the child that holds the probe functions (autograder.child._Probes)."""
+    """Every object of the child that holds the probe functions (autograder.sandbox.child._Probes)."""
     return [o for o in gc.get_objects() if type(o).__name__ == "_Probes" and hasattr(o, "functions")]
 '''
 
