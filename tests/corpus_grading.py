@@ -1,11 +1,11 @@
-"""Grade a folder of submissions the way the corpus tests do, and say each student's grade.
+"""Grade the course's sample classes and the adversarial corpus the way the tests do.
 
-Shared by the tests that grade a sample class as root and by tests/test_unprivileged.py, which runs
-this file as a script, as an ordinary user, to show the scores are the same:
+Shared by the tests that grade them as root and by tests/test_unprivileged.py, which runs this
+file as a script, as an ordinary user:
 
-    python tests/corpus_grading.py ASSIGNMENT FOLDER OUT     # prints {student: [status, total]}
+    python tests/corpus_grading.py OUT     # prints {"<a> samples" | "<a> adversarial": {student: [status, total]}}
 
-The limits are the assignment's own with a shorter wall clock, so that submissions that loop
+The limits are each assignment's own with a shorter clock (LIMITS), so that submissions that loop
 forever cost the suite seconds, not minutes; every limit still stops what it must stop.
 """
 import dataclasses
@@ -13,27 +13,31 @@ import json
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+TESTS = Path(__file__).resolve().parent
+sys.path[:0] = [str(TESTS.parent), str(TESTS)]
 
-from autograder import grade, report  # noqa: E402
+from autograder import grade, paths, report  # noqa: E402
 from autograder.config import GradingConfig, load_config  # noqa: E402
+from autograder.sandbox import Limits, Zygote  # noqa: E402
 
-WALL_SECONDS = 6
-CPU_SECONDS = 4
+ASSIGNMENTS = ("hopfield_batchnorm", "mnist_cnn")
+LIMITS = {"hopfield_batchnorm": Limits(wall_seconds=8, cpu_seconds=5, memory_mb=1024, processes=32, file_size_mb=16),
+          "mnist_cnn": Limits(wall_seconds=20, cpu_seconds=10, memory_mb=2048, processes=32, file_size_mb=16)}
+
+
+def samples(assignment: str) -> Path:
+    return paths.REPO_ROOT / "examples" / "submissions" / assignment
 
 
 def corpus_config(assignment: str) -> GradingConfig:
-    """The assignment's grading config with the corpus tests' shorter time limits."""
-    config = load_config(assignment)
-    limits = dataclasses.replace(config.limits, wall_seconds=min(config.limits.wall_seconds, WALL_SECONDS),
-                                 cpu_seconds=min(config.limits.cpu_seconds, CPU_SECONDS))
-    return dataclasses.replace(config, limits=limits)
+    """The assignment's grading config with the tests' limits."""
+    return dataclasses.replace(load_config(assignment), limits=LIMITS[assignment])
 
 
-def grade_corpus(assignment: str, folder: Path, out: Path, **options) -> grade.ClassResult:
-    """Grade `folder` into `out` with `corpus_config` and write every report."""
-    result = grade.grade_assignment(corpus_config(assignment), folder, out, jobs=2, progress=False, **options)
+def grade_corpus(assignment: str, folder: Path, out: Path, zygote: Zygote, **options) -> grade.ClassResult:
+    """Grade `folder` into `out` with `corpus_config` in `zygote`, and write every report."""
+    result = grade.grade_assignment(corpus_config(assignment), folder, out, jobs=2, progress=False, zygote=zygote,
+                                    **options)
     report.write_reports(result, out)
     return result
 
@@ -43,6 +47,22 @@ def grades(result: grade.ClassResult) -> dict[str, list]:
     return {student.student: [student.status, student.total] for student in result.students}
 
 
+def grade_everything(out: Path) -> dict[str, dict[str, list]]:
+    """Every sample class and every assignment's adversarial corpus, graded in one zygote."""
+    from adversarial import corpus
+    graded = {}
+    with Zygote() as zygote:
+        for assignment in ASSIGNMENTS:
+            graded[f"{assignment} samples"] = grades(grade_corpus(assignment, samples(assignment),
+                                                                  out / assignment / "samples", zygote))
+            attacks = out / assignment / "attacks"
+            attacks.mkdir(parents=True)
+            for attack in corpus.of(assignment):
+                attack.write(attacks)
+            graded[f"{assignment} adversarial"] = grades(grade_corpus(assignment, attacks, out / assignment / "graded",
+                                                                      zygote))
+    return graded
+
+
 if __name__ == "__main__":
-    assignment_name, submissions, output = sys.argv[1:]
-    print(json.dumps(grades(grade_corpus(assignment_name, Path(submissions), Path(output)))))
+    print(json.dumps(grade_everything(Path(sys.argv[1]))))

@@ -7,7 +7,6 @@ A canary is planted before the zygote starts: in the grader's environment, in a 
 course repository and in an old grading output inside it. No report may contain it, nor any text of
 the hidden probes or of the reference solution.
 """
-import dataclasses
 import hashlib
 import json
 import os
@@ -23,8 +22,7 @@ import pytest
 
 from adversarial import corpus
 from autograder import grade, notebook, paths, report
-from autograder.config import load_config
-from autograder.sandbox import Limits, Zygote
+from corpus_grading import grade_corpus
 
 pytestmark = pytest.mark.adversarial
 
@@ -37,14 +35,7 @@ SECRET_FILES = (paths.REPO_ROOT / "grader-secret-canary.txt",
 HIDDEN_TEXT = ("def batchnorm_handles_degenerate_batches(module, rng)", "def nets_learn(module, rng)",
                "Model answer.** The raw batch",
                "def weight_decay_pulls_weights_to_zero(module, rng)", "Model answer.* Learning rate 0.1")
-# Small limits: a correct submission needs a second or two; runaway code is stopped soon.
-LIMITS = {"hopfield_batchnorm": Limits(wall_seconds=8, cpu_seconds=5, memory_mb=1024, processes=32, file_size_mb=16),
-          "mnist_cnn": Limits(wall_seconds=20, cpu_seconds=10, memory_mb=2048, processes=32, file_size_mb=16)}
 ESCAPE_PLACES = (paths.REPO_ROOT, paths.REPO_ROOT / "autograder", Path("/var/tmp"), Path("/tmp"), Path("/dev/shm"))
-
-
-def config(assignment: str):
-    return dataclasses.replace(load_config(assignment), limits=LIMITS[assignment])
 
 
 def leaked_secrets(text: str) -> list[str]:
@@ -77,16 +68,12 @@ def planted():
 
 
 @pytest.fixture(scope="module")
-def zygote(planted, tmp_path_factory):
-    with Zygote() as running:
-        yield running
+def zygote(planted, course_zygote):
+    return course_zygote
 
 
 def grade_folder(assignment: str, submissions: Path, out: Path, zygote) -> grade.ClassResult:
-    result = grade.grade_assignment(config(assignment), submissions, out, jobs=2, force=True, progress=False,
-                                    zygote=zygote)
-    report.write_reports(result, out)
-    return result
+    return grade_corpus(assignment, submissions, out, zygote, force=True)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from autograder import grade, paths, report
+from corpus_grading import grade_corpus
 from autograder.config import load_config
 from autograder.extract import extract, load_module
 from autograder.notebook import read_notebook
@@ -81,7 +82,7 @@ ESCAPE_PLACES = (paths.REPO_ROOT, SAMPLES, paths.assignment_dir(ASSIGNMENT), Pat
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, course_zygote):
     """(ClassResult, output folder): the samples and the reference graded once, reports written."""
     for place in ESCAPE_PLACES:
         (place / ESCAPE_MARKER).unlink(missing_ok=True)
@@ -90,9 +91,7 @@ def graded(tmp_path_factory):
         shutil.copy(notebook, submissions)
     shutil.copy(paths.source_notebook(ASSIGNMENT), submissions / f"{REFERENCE_ID}.ipynb")
     out = tmp_path_factory.mktemp("graded")
-    result = grade.grade_assignment(ASSIGNMENT, submissions, out, jobs=2, progress=False)
-    report.write_reports(result, out)
-    return result, out
+    return grade_corpus(ASSIGNMENT, submissions, out, course_zygote), out
 
 
 @pytest.fixture(scope="module")

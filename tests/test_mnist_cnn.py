@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from autograder import grade, paths
+from corpus_grading import grade_corpus
 from autograder.config import load_config
 from autograder.extract import extract, load_module
 from autograder.notebook import read_notebook
@@ -197,8 +198,8 @@ def _expected_table() -> dict[str, tuple[str, float]]:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    result = grade.grade_assignment(ASSIGNMENT, SAMPLES, tmp_path_factory.mktemp("graded"), jobs=2, progress=False)
+def graded(tmp_path_factory, course_zygote):
+    result = grade_corpus(ASSIGNMENT, SAMPLES, tmp_path_factory.mktemp("graded"), course_zygote)
     return {student.student: student for student in result.students}
 
 

@@ -11,6 +11,7 @@ import nbformat
 import pytest
 
 from autograder import grade, paths
+from corpus_grading import grade_corpus
 import probe_attacks as attacks
 
 BASES = {"stub": lambda a: paths.release_dir(a) / f"{a}.ipynb", "correct": paths.source_notebook}
@@ -60,7 +61,7 @@ def _attacked(assignment: str, base: str, cell: str):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, course_zygote):
     """{(assignment, case): StudentResult}, each assignment's cases graded in one batch."""
     results = {}
     for assignment in sorted({key[0] for key in CASES}):
@@ -68,7 +69,7 @@ def graded(tmp_path_factory):
         for (owner, case, base, cell) in CASES:
             if owner == assignment:
                 nbformat.write(_attacked(assignment, base, cell), folder / f"{case}.ipynb")
-        result = grade.grade_assignment(assignment, folder, tmp_path_factory.mktemp("out"), jobs=2, progress=False)
+        result = grade_corpus(assignment, folder, tmp_path_factory.mktemp("out"), course_zygote)
         results.update({(assignment, student.student): student for student in result.students})
     return results
 

@@ -8,6 +8,7 @@ the whole suite is the unprivileged run.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -15,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from adversarial import corpus
 from autograder.paths import REPO_ROOT
-from corpus_grading import grade_corpus, grades
+from corpus_grading import ASSIGNMENTS, samples
 from ordinary_user import ordinary_user_python, same_minor_version
-
-SAMPLES = REPO_ROOT / "examples" / "submissions"
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +47,26 @@ def test_the_sandbox_tests_pass_as_an_ordinary_user(ordinary_user):
     assert " passed" in run.stdout and "skipped" not in run.stdout
 
 
-@pytest.mark.parametrize("assignment", ["hopfield_batchnorm", "mnist_cnn"])
-def test_a_sample_class_gets_the_same_grades_as_an_ordinary_user(ordinary_user, assignment, tmp_path):
+def expected_sample_grades(assignment: str) -> dict[str, list]:
+    """{student: [status, score]} from the table of the sample class's EXPECTED.md."""
+    rows = re.findall(r"^\| `(\w+)\.ipynb` \| .+ \| (.+) \| ([\d.]+) \|$",
+                      (samples(assignment) / "EXPECTED.md").read_text(encoding="utf-8"), re.MULTILINE)
+    return {student: [status, float(score)] for student, status, score in rows}
+
+
+def test_the_samples_and_the_adversarial_corpus_get_their_grades_as_an_ordinary_user(ordinary_user):
+    """The same grades as the root run asserts (tests/test_hopfield_grading.py, test_mnist_cnn.py,
+    test_adversarial.py): each sample its EXPECTED.md row, each attack its expectation."""
     command, work = ordinary_user
-    as_root = grades(grade_corpus(assignment, SAMPLES / assignment, tmp_path / "root"))
-    run = subprocess.run([*command, str(REPO_ROOT / "tests" / "corpus_grading.py"), assignment,
-                          str(SAMPLES / assignment), str(work / assignment)],
-                         cwd=work, capture_output=True, text=True, timeout=900)
+    run = subprocess.run([*command, str(REPO_ROOT / "tests" / "corpus_grading.py"), str(work / "graded")],
+                         cwd=work, capture_output=True, text=True, timeout=1200)
     assert run.returncode == 0, run.stderr[-4000:]
-    assert json.loads(run.stdout.splitlines()[-1]) == as_root
+    graded = json.loads(run.stdout.splitlines()[-1])
+    for assignment in ASSIGNMENTS:
+        sample_grades = graded[f"{assignment} samples"]
+        assert {student: [status, pytest.approx(total, abs=5e-4)] for student, (status, total) in sample_grades.items()} \
+            == expected_sample_grades(assignment)
+        attack_grades = graded[f"{assignment} adversarial"]
+        wrong = {attack.student: attack_grades.get(attack.student) for attack in corpus.of(assignment)
+                 if not attack.expected.allows(*attack_grades.get(attack.student, ("missing", 0)))}
+        assert wrong == {} and len(attack_grades) == len(corpus.of(assignment))
