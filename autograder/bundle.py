@@ -5,7 +5,7 @@ A student gets ``release/<a>/`` and never sees ``source/`` (the solutions) or th
 
     check/grading.toml    a copy of assignments/<a>/grading.toml (questions, names, limits, rules)
     check/checks.py       the visible checks, at the path grading.toml's `checks` names
-    check/expected.json   the reference solution's results of the visible checks that read them
+    check/expected.json   the reference solution's results of the visible checks
 
 expected.json holds the child's messages for the reference run (`grade.run_reference` with the
 visible checks as probes and the assignment's batch seed), in the wire format of
@@ -19,14 +19,12 @@ visible checks as probes and the assignment's batch seed), in the wire format of
                "reference module": "<sha256>",     # the module extracted from the reference notebook
                "seed": 123456789,                  # grade.batch_seed of the assignment
                "source notebook": "<sha256>",      # source/<a>/<a>.ipynb
-               "stored checks": ["...", ...],      # the checks that have a result, in order
                "torch": "2.13.0+cpu",              # the installed version
                "utils.py": "<sha256>"}}            # the course's utils.py
 
 Each sha256 is the hex digest of the file's text as UTF-8 with universal newlines, so a checkout
-with CRLF line endings stamps as one with LF. Only checks whose comparator reads the reference
-(`Comparator.uses_reference`) have a result: the others' values would be stored for nothing. Which
-checks those are is stamped too, since a change of the probe API can change it with no file here.
+with CRLF line endings stamps as one with LF. Every check's comparator reads the reference's value
+(`autograder.probes.probe` refuses one that does not), so every check has a result.
 
 The stamp, not the values, says whether expected.json is current (`release.stale_files`): a
 reference run on another CPU may differ in the last bits of a float (torch picks other SIMD
@@ -47,7 +45,6 @@ from autograder.sandbox import wire
 from autograder.config import CONFIG_FILE, GradingConfig
 from autograder.extract import extract
 from autograder.notebook import NotebookError, read_notebook
-from autograder.probes import ProbeSpec
 from autograder.sandbox import Zygote
 
 BUNDLE_FOLDER = "check"
@@ -111,7 +108,6 @@ def stamp(checks: GradingConfig, root: Path = paths.REPO_ROOT) -> dict:
             "engine": f"{PACKAGE} {version(PACKAGE)}, bundle format {FORMAT}",
             "reference module": _sha256(extract(reference).source),
             "source notebook": _file_sha256(paths.source_notebook(checks.assignment, root)),
-            "stored checks": [spec.name for spec in _reading_the_reference(checks)],
             "torch": version("torch"),
             "utils.py": _file_sha256(root / "utils.py")}
 
@@ -119,11 +115,6 @@ def stamp(checks: GradingConfig, root: Path = paths.REPO_ROOT) -> dict:
 def _checkable_inputs(checks: GradingConfig, seed: int) -> dict:
     """The part of the stamp that a student's copy of the bundle can recompute."""
     return {"checks file": _sha256(checks.probe_source), "grading.toml": _sha256(checks.text), "seed": seed}
-
-
-def _reading_the_reference(checks: GradingConfig) -> list[ProbeSpec]:
-    """The checks whose verdict reads the reference's value: the only ones stored."""
-    return [spec for spec in checks.probes if spec.compare.uses_reference]
 
 
 def changed_inputs(old: dict, new: dict) -> list[str]:
@@ -136,7 +127,7 @@ def expected_text(checks: GradingConfig, reference: grade.Reference, made_from: 
     checks), stamped with `made_from`. Keys are sorted and the layout fixed, so that the same values
     give the same bytes."""
     results = [{**reference.results[spec.name], "value": wire.encode_value(reference.results[spec.name]["value"])}
-               for spec in _reading_the_reference(checks)]
+               for spec in checks.probes]
     data = {"format": FORMAT, "results": results, "stamp": made_from}
     return json.dumps(data, sort_keys=True, indent=1) + "\n"
 
@@ -152,7 +143,7 @@ def read_stamp(path: Path) -> dict | None:
 
 def read_expected(path: Path, checks: GradingConfig, seed: int) -> grade.Reference | None:
     """The reference results stored at `path` for `checks` (a config whose probes are the visible
-    checks) run with `seed`, as `grade.run_reference` returns them for the checks that read them
+    checks) run with `seed`, as `grade.run_reference` returns them
     (the reference's module itself is not shipped, so its source is empty); None when there is no
     such file.
 
@@ -177,7 +168,7 @@ def read_expected(path: Path, checks: GradingConfig, seed: int) -> grade.Referen
         if parsed["event"] != "probe":
             raise BundleError(f"{path} holds a {parsed['event']!r} message where check results belong")
         results[parsed["name"]] = parsed
-    missing = [spec.name for spec in _reading_the_reference(checks) if spec.name not in results]
+    missing = [spec.name for spec in checks.probes if spec.name not in results]
     if missing:
         raise BundleError(f"{path} has no expected value for the check {missing[0]}")
     return grade.Reference(module_source="", results=results)

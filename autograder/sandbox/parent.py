@@ -149,7 +149,9 @@ class Zygote:
             status=status, detail=detail, messages=watch.stream.messages, exit_code=report["exit_code"],
             signal=signal_name(report["signal"]) if report["signal"] else None,
             elapsed=time.monotonic() - started, cpu_seconds=report["cpu_seconds"],
-            stdout_tail=watch.tail(out_r), stderr_tail=stderr_tail)
+            stdout_tail=watch.tail(out_r), stderr_tail=stderr_tail,
+            clean=(watch.stream.done and watch.malformed is None and not watch.timed_out
+                   and report["signal"] is None and report["exit_code"] == 0))
 
 
 class _Watch:
