@@ -52,6 +52,7 @@ import json
 import os
 import re
 import sys
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -240,17 +241,20 @@ def run_visible_checks(nb, extraction: Extraction, config: GradingConfig, expect
         stored, unusable = bundle.read_expected(expected, checks, seed), ""
     except bundle.BundleError as error:
         stored, unusable = None, f" ({error})"
+    note = ""
     if stored is None and not config.source_path.is_file():
-        return VisibleChecks([], NO_EXPECTED_VALUES + unusable)
+        # Nothing to compare with: the module is still loaded under the grader's limits, so that a
+        # notebook that would time out, run out of memory or die when graded is told so.
+        checks, stored = dataclasses.replace(checks, probes=()), grade.Reference("", {})
+        note = NO_EXPECTED_VALUES + unusable
     try:
-        # A new zygote's children cannot see the grader's folder or the reference.
         with grade.running_zygote(zygote, config, allow_weak=True) as running:
             reference = stored or grade.run_reference(checks, running, seed)
             result = grade.grade_notebook(nb, extraction, checks, running, reference, seed)
     except grade.ReferenceSolutionError as error:
         return VisibleChecks([], f"the visible checks could not run (tell your instructor): {error}")
     questions = [_question_result(q) for q in result.questions if q.probes]
-    return VisibleChecks(questions, status=_status(result, questions), problem=_run_problem(result))
+    return VisibleChecks(questions, note, status=_status(result, questions), problem=_run_problem(result))
 
 
 def _status(result: grade.StudentResult, questions: list[QuestionResult]) -> str:

@@ -284,7 +284,8 @@ def grade_notebook(nb, extraction: Extraction, config: GradingConfig, zygote: Zy
                           if v.rule != "syntax-error"]
         blocked = grading.check_names(extraction, nb)
     to_run = [spec.name for spec in config.probes if spec.question not in blocked]
-    run = run_probes(zygote, _job(extraction.source, config, to_run, seed), config.limits) if to_run else None
+    # With no probe left to run, the module is still loaded: whether it loads is part of the grade.
+    run = run_probes(zygote, _job(extraction.source, config, to_run, seed), config.limits)
     return grading.judge_all(run, blocked, reference)
 
 
@@ -369,7 +370,7 @@ class _Grading:
                         "signal": outcome.signal, "elapsed": round(outcome.elapsed, 3),
                         "cpu_seconds": round(outcome.cpu_seconds, 3),
                         "stdout_tail": outcome.stdout_tail[-2000:], "stderr_tail": outcome.stderr_tail[-2000:]}
-        if run.load_error:
+        if outcome.status == "ok" and run.load_error:
             error = self.details["load_error"] = run.load_error
             self.problems.append("exception at import")
             self.notes.append(f"Your module failed to load: {error['type']}: {error['message']}")

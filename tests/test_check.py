@@ -458,6 +458,11 @@ def tight_copy(handed_out: Path, tmp_path: Path) -> Path:
     config = folder / "check" / "grading.toml"
     limits = "[limits]\nwall_seconds = 3\ncpu_seconds = 10\nmemory_mb = 256\n\n"
     config.write_text(re.sub(r"\[limits\][^\[]*", limits, config.read_text()))
+    # As an instructor's release with these limits would be: the stamp names this grading.toml.
+    expected = folder / "check" / "expected.json"
+    data = json.loads(expected.read_text())
+    data["stamp"]["grading.toml"] = bundle._sha256(config.read_text())
+    expected.write_text(json.dumps(data))
     return folder
 
 
