@@ -18,9 +18,12 @@ MemoryError — and torch's RuntimeError for a failed allocation — is reported
 
 The functions the child uses to seed, encode and send are references taken before the submission
 loads (at import, in the zygote, or just before loading), and this module's own functions use a
-private snapshot of builtins: a submission that patches json, numpy or builtins at import cannot
-change how its values are encoded. (If it breaks numpy badly enough, its probes fail with errors.)
-It can still lie in its own values, which the parent judges.
+private snapshot of builtins, so that an honest submission that happens to patch json, numpy or
+builtins does not change how its values are encoded. None of this stops a hostile one: it runs in
+this process and can rebind these names, swap the probes or write to the result pipe itself. That
+is harmless by design (docs/architecture.md, "Threat model"): every value is judged in the parent
+against the reference's, and only a child that ended cleanly is believed
+(`autograder.probe_runs`).
 """
 import builtins
 import hashlib

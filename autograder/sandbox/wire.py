@@ -11,12 +11,12 @@ The child encodes (`encode_message`), the trusted parent decodes and validates (
 count, messages out of order, a message or a stream over its size cap — raises `MalformedMessage`,
 and the parent then fails the submission.
 
-The encoder runs in the same process as student code, so it uses only references taken when this
+The encoder runs in the same process as student code, so it uses references taken when this
 module is imported (in the zygote, before any submission runs): the C JSON encoder, binascii and
-numpy functions, and a snapshot of builtins. A submission that patches `json.dumps`, numpy or
-`builtins` at import therefore cannot change how values are encoded. (One that attacks this module
-on purpose can at most forge its own results, which is no more than returning wrong values: every
-verdict is made in the parent.)
+numpy functions, and a snapshot of builtins; an honest submission that patches `json.dumps`, numpy
+or `builtins` does not change how its values are encoded. One that attacks this module on purpose
+can forge its own messages, which gains nothing: every verdict is made in the parent against the
+reference's values (docs/architecture.md, "Threat model").
 """
 import binascii
 import builtins
