@@ -120,6 +120,21 @@ def test_every_student_gets_a_row(graded):
         assert sorted(s.student for s in result.students) == sorted(a.student for a in corpus.of(assignment))
 
 
+# A mistake behind an attack loses the points of these probes, and of no other.
+FAILING_PROBES = {
+    "h_detached_statistics_on_correct": {"batchnorm_passes_gradients"},
+    "m_noise_instead_of_dropout_on_correct": {"dropout_zeroes_units_in_training"},
+    "m_lenient_weight_decay_on_correct": {"weight_decay_pulls_weights_to_zero"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAILING_PROBES))
+def test_a_mistake_behind_an_attack_fails_exactly_the_probes_meant_for_it(graded, name):
+    attack = next(a for a in corpus.ATTACKS if a.student == name)
+    failed = {p.name for q in student(graded, attack).questions for p in q.probes if p.points < p.max_points}
+    assert failed == FAILING_PROBES[name]
+
+
 @pytest.mark.parametrize("attack", corpus.ATTACKS, ids=ATTACK_IDS)
 def test_each_attack_gets_its_grade(graded, attack):
     result = student(graded, attack)

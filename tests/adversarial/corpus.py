@@ -16,7 +16,7 @@ import nbformat
 
 from autograder import paths
 
-from . import kits
+from . import fakes, kits
 
 HOPFIELD, MNIST = "hopfield_batchnorm", "mnist_cnn"
 ASSIGNMENTS = (HOPFIELD, MNIST)
@@ -309,18 +309,6 @@ class BNNet(NormalNet):
         super().__init__(input_dim, n_classes, hidden)
 '''
 
-DETACHED_STATISTICS = '''
-class BatchNorm(nn.Module):
-    def __init__(self, eps=1e-5):
-        super().__init__()
-        self.eps = eps
-
-    def forward(self, x):
-        mean = x.mean(dim=0).detach()
-        variance = x.var(dim=0, unbiased=False).detach()
-        return (x - mean) / torch.sqrt(variance + self.eps)
-'''
-
 LYING_PARAMETERS = '''
 class _Claims(nn.Module):
     """No layers; parameters() claims the specified count, forward gives zeros of the right shape."""
@@ -476,7 +464,7 @@ def _fakes() -> list[Attack]:
         # Judgement: BatchNorm's values are right, only its gradient is not (statistics detached), so
         # Q2A earns all but the gradient probe's 0.5; the nets are still stubs.
         *_on("stubs", kind, "batchnorm_detached_statistics", "a BatchNorm whose mean and variance are "
-             "detached from the graph (right values, wrong gradient); nets left as stubs", DETACHED_STATISTICS,
+             "detached from the graph (right values, wrong gradient); nets left as stubs", fakes.HOPFIELD_DETACHED_STATISTICS,
              assignments=(HOPFIELD,), stubs=grades(("partial", 2.5))),
         *_on("stubs", kind, "lying_parameters", "networks with no layers whose parameters() claims the "
              "specified counts", LYING_PARAMETERS, assignments=(MNIST,), stubs=nothing(STUBS, "partial")),
@@ -485,6 +473,36 @@ def _fakes() -> list[Attack]:
         *_on("stubs", kind, "replace_torch_function_mode", "torch.overrides.TorchFunctionMode replaced; fake "
              "nets write the expected layers into the probes' recorder", FAKE_FUNCTION_MODE, assignments=(MNIST,),
              stubs=nothing(STUBS, "partial")),
+        *_on("stubs", kind, "lying_parameters_and_attributes", "nets of random scores whose parameters() and "
+             "__getattribute__ lie (loss, training mode)", fakes.HOPFIELD_LYING_PARAMETERS_AND_ATTRIBUTES,
+             assignments=(HOPFIELD,)),
+        *_on("stubs", kind, "random_scores_of_the_right_shape", "a normalised BatchNorm and nets of random "
+             "numbers of the right shapes", fakes.HOPFIELD_RANDOM_SCORES_OF_THE_RIGHT_SHAPE, assignments=(HOPFIELD,),
+             stubs=nothing("partial")),
+        *_on("stubs", kind, "random_scores_of_the_right_shape", "every network returns random scores of the "
+             "right shape", fakes.MNIST_RANDOM_SCORES_OF_THE_RIGHT_SHAPE, assignments=(MNIST,)),
+        *_on("stubs", kind, "layers_that_compute_nothing", "networks of nn.Linear subclasses returning zeros, "
+             "with the specified parameter counts", fakes.MNIST_LAYERS_THAT_COMPUTE_NOTHING, assignments=(MNIST,)),
+        *_on("stubs", kind, "tensor_faking_numpy_from_every_net", "every network returns a Tensor subclass whose "
+             ".numpy(), .detach() and .clone() lie", fakes.MNIST_TENSOR_FAKING_NUMPY, assignments=(MNIST,)),
+        *_on("both", kind, "blind_tracing", "TorchFunctionMode and the global module hooks replaced by ones that "
+             "see nothing", fakes.TAMPER_WITH_TRACING),
+    ]
+
+
+def _mistakes_behind_attacks() -> list[Attack]:
+    """Real mistakes dressed up to pass a structural check: each loses exactly the points of the
+    probes meant for it (test_adversarial.py names those probes)."""
+    kind = "mistakes behind an attack"
+    return [
+        *_on("correct", kind, "detached_statistics", "BatchNorm with its mean and variance detached: right "
+             "values, wrong gradient", fakes.HOPFIELD_fakes.HOPFIELD_DETACHED_STATISTICS, assignments=(HOPFIELD,),
+             correct=grades(("partial", 7.5))),
+        *_on("correct", kind, "noise_instead_of_dropout", "RegularisedCNN adds noise in training mode instead "
+             "of dropping units", fakes.MNIST_NOISE_INSTEAD_OF_DROPOUT, assignments=(MNIST,),
+             correct=grades(("partial", 18.5))),
+        *_on("correct", kind, "lenient_weight_decay", "a weight decay of 0 that compares as positive",
+             fakes.MNIST_LENIENT_WEIGHT_DECAY, assignments=(MNIST,), correct=grades(("partial", 19))),
     ]
 
 
@@ -659,7 +677,7 @@ def _controls() -> list[Attack]:
 
 
 def _build() -> list[Attack]:
-    attacks = [*_controls(), *_forgeries(), *_finalisers(), *_probe_swaps(), *_fakes(), *_secrets(), *_injections(),
+    attacks = [*_controls(), *_forgeries(), *_finalisers(), *_probe_swaps(), *_fakes(), *_mistakes_behind_attacks(), *_secrets(), *_injections(),
                *_process_attacks()]
     names = [a.student for a in attacks]
     assert len(names) == len(set(names)), "two attacks share a name"
@@ -677,7 +695,8 @@ def of(assignment: str) -> list[Attack]:
 
 def table(graders: dict[str, dict[str, tuple[str, float]]] | None = None) -> str:
     """The attacks as a Markdown table, with a column per grader in `graders`: {column title:
-    {student: (status, score)}}, a grade the attack must not get marked **(wrong)**."""
+    {student: (status, score)}}, a grade the attack must not get marked **(wrong)**, "—" where that
+    grader's run did not have the attack."""
     graders = graders or {}
     header = "| notebook | class | base | attack | must get |" + "".join(f" {title} |" for title in graders)
     lines = [header, "|" + " --- |" * (header.count("|") - 1)]
@@ -685,7 +704,10 @@ def table(graders: dict[str, dict[str, tuple[str, float]]] | None = None) -> str
         row = (f"| `{attack.student}` | {attack.kind} | {attack.base} | {attack.what} | "
                f"{attack.expected.describe()} |")
         for grades_of in graders.values():
-            status, score = grades_of.get(attack.student, ("missing", 0))
+            if attack.student not in grades_of:
+                row += " — |"  # not in that grader's corpus
+                continue
+            status, score = grades_of[attack.student]
             mark = "" if attack.expected.allows(status, score) else " **(wrong)**"
             row += f" {status}, {score:g}{mark} |"
         lines.append(row)

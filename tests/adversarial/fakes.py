@@ -1,4 +1,5 @@
-"""Attack cells for tests/test_probe_attacks.py: code a submission could add to forge a grade.
+"""More attack cells for the corpus (corpus.py): fakes built to fool structural probes, tampering
+with what probes once used to observe structure, and real mistakes hidden behind an attack.
 
 Each attack is appended as one code cell to a base notebook. The extractor drops top-level
 statements, so attacks that tamper with the environment do it from a class body, which runs when the
@@ -8,76 +9,6 @@ tampering leaves the answers alone (it is built on both the release and the refe
 
 # ---- hopfield_batchnorm ---------------------------------------------------------------------------
 
-HOPFIELD_LAYERS_THAT_COMPUTE_NOTHING = '''
-class ZeroLinear(nn.Linear):
-    def forward(self, x):
-        return torch.zeros(x.shape[0], self.out_features)
-
-
-class PassThroughLeakyReLU(nn.LeakyReLU):
-    def forward(self, x):
-        return x
-
-
-class BatchNorm(nn.Module):
-    def __init__(self, eps=1e-5):
-        super().__init__()
-        self.eps = eps
-
-    def forward(self, x):
-        return torch.zeros_like(x)
-
-
-class ZeroLoss(nn.CrossEntropyLoss):
-    def forward(self, scores, targets):
-        return (scores * 0).sum()
-
-
-def stack(input_dim, n_classes, hidden, normalise):
-    layers, width = [], input_dim
-    for size in hidden:
-        layers += [ZeroLinear(width, size), PassThroughLeakyReLU()] + ([BatchNorm()] if normalise else [])
-        width = size
-    return nn.Sequential(*layers, ZeroLinear(width, n_classes))
-
-
-class NormalNet(utils.NNBase):
-    def __init__(self, input_dim=2, n_classes=3, hidden=(10, 10)):
-        super().__init__()
-        self.layers = stack(input_dim, n_classes, hidden, False)
-        self.loss_fcn = ZeroLoss()
-
-    def forward(self, x):
-        return self.layers(x)
-
-
-class BNNet(utils.NNBase):
-    def __init__(self, input_dim=2, n_classes=3, hidden=(10, 10)):
-        super().__init__()
-        self.layers = stack(input_dim, n_classes, hidden, True)
-        self.loss_fcn = ZeroLoss()
-
-    def forward(self, x):
-        return self.layers(x)
-'''
-
-HOPFIELD_OVERRIDDEN_LEARN_AND_LOSS = '''
-class NormalNet(utils.NNBase):
-    def __init__(self, input_dim=2, n_classes=3, hidden=(10, 10)):
-        super().__init__()
-        self.n_classes = n_classes
-        self.loss_fcn = lambda scores, targets: torch.zeros(())
-
-    def forward(self, x):
-        return torch.zeros(len(x), self.n_classes, requires_grad=True)
-
-    def learn(self, dataset, epochs=10, lr=0.1, batch_size=10, progress=True):
-        return [1.0 / (epoch + 1) for epoch in range(epochs)]
-
-
-class BNNet(NormalNet):
-    pass
-'''
 
 HOPFIELD_LYING_PARAMETERS_AND_ATTRIBUTES = '''
 class NormalNet(utils.NNBase):
@@ -104,32 +35,6 @@ class BNNet(NormalNet):
     pass
 '''
 
-HOPFIELD_TENSOR_FAKING_NUMPY = '''
-class Forged(torch.Tensor):
-    """Claims normalised values whenever it is converted."""
-
-    def numpy(self, *args, **kwargs):
-        values = np.random.default_rng(0).normal(size=tuple(self.shape))
-        return (values - values.mean(axis=0)) / values.std(axis=0)
-
-    def detach(self):
-        return self
-
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        if getattr(func, "__name__", "") in ("numpy", "detach"):
-            return args[0]
-        return super().__torch_function__(func, types, args, kwargs or {})
-
-
-class BatchNorm(nn.Module):
-    def __init__(self, eps=1e-5):
-        super().__init__()
-        self.eps = eps
-
-    def forward(self, x):
-        return (x * 0).as_subclass(Forged)
-'''
 
 HOPFIELD_DETACHED_STATISTICS = '''
 class BatchNorm(nn.Module):
@@ -256,42 +161,6 @@ class BatchNormCNN(nn.Module):
         return self.layers(x)
 '''
 
-MNIST_LYING_PARAMETERS = '''
-class Counted(nn.Module):
-    """Registers one tensor of the asked size and reports it as its parameters; computes nothing."""
-    size = 0
-
-    def __init__(self):
-        super().__init__()
-        self.blob = nn.Parameter(torch.zeros(self.size))
-
-    def parameters(self, recurse=True):
-        return iter([self.blob])
-
-    def __getattribute__(self, name):
-        if name == "training":
-            return False
-        return super().__getattribute__(name)
-
-    def forward(self, x):
-        return torch.zeros(len(x), 10, requires_grad=True)
-
-
-class MLP(Counted):
-    size = 199_210
-
-
-class CNN(Counted):
-    size = 134_520
-
-
-class RegularisedCNN(Counted):
-    size = 134_520
-
-
-class BatchNormCNN(Counted):
-    size = 135_100
-'''
 
 MNIST_RANDOM_SCORES_OF_THE_RIGHT_SHAPE = '''
 class Noise(nn.Module):
