@@ -496,7 +496,7 @@ def _mistakes_behind_attacks() -> list[Attack]:
     kind = "mistakes behind an attack"
     return [
         *_on("correct", kind, "detached_statistics", "BatchNorm with its mean and variance detached: right "
-             "values, wrong gradient", fakes.HOPFIELD_fakes.HOPFIELD_DETACHED_STATISTICS, assignments=(HOPFIELD,),
+             "values, wrong gradient", fakes.HOPFIELD_DETACHED_STATISTICS, assignments=(HOPFIELD,),
              correct=grades(("partial", 7.5))),
         *_on("correct", kind, "noise_instead_of_dropout", "RegularisedCNN adds noise in training mode instead "
              "of dropping units", fakes.MNIST_NOISE_INSTEAD_OF_DROPOUT, assignments=(MNIST,),
