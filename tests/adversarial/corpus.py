@@ -464,8 +464,8 @@ def _fakes() -> list[Attack]:
         # Judgement: BatchNorm's values are right, only its gradient is not (statistics detached), so
         # Q2A earns all but the gradient probe's 0.5; the nets are still stubs.
         *_on("stubs", kind, "batchnorm_detached_statistics", "a BatchNorm whose mean and variance are "
-             "detached from the graph (right values, wrong gradient); nets left as stubs", fakes.HOPFIELD_DETACHED_STATISTICS,
-             assignments=(HOPFIELD,), stubs=grades(("partial", 2.5))),
+             "detached from the graph (right values, wrong gradient); nets left as stubs",
+             fakes.HOPFIELD_DETACHED_STATISTICS, assignments=(HOPFIELD,), stubs=grades(("partial", 2.5))),
         *_on("stubs", kind, "lying_parameters", "networks with no layers whose parameters() claims the "
              "specified counts", LYING_PARAMETERS, assignments=(MNIST,), stubs=nothing(STUBS, "partial")),
         *_on("stubs", kind, "lying_getattribute", "an MLP whose __getattribute__ answers `parameters` with "
