@@ -37,20 +37,17 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from importlib.metadata import version
 from pathlib import Path
 
-from autograder import grade, paths
-from autograder.sandbox import wire
+from autograder import grade, paths, versions
 from autograder.config import CONFIG_FILE, GradingConfig
 from autograder.extract import extract
 from autograder.notebook import NotebookError, read_notebook
-from autograder.sandbox import Zygote
+from autograder.sandbox import Zygote, wire
 
 BUNDLE_FOLDER = "check"
 EXPECTED_FILE = "expected.json"
 FORMAT = 2  # bump when expected.json's layout or meaning changes
-PACKAGE = "nn-course-kit"
 
 
 class BundleError(ValueError):
@@ -105,10 +102,10 @@ def stamp(checks: GradingConfig, root: Path = paths.REPO_ROOT) -> dict:
     except NotebookError as error:
         raise BundleError(f"the reference solution cannot be read: {error}") from None
     return {**_checkable_inputs(checks, grade.batch_seed(checks.assignment)),
-            "engine": f"{PACKAGE} {version(PACKAGE)}, bundle format {FORMAT}",
+            "engine": f"{versions.engine()}, bundle format {FORMAT}",
             "reference module": _sha256(extract(reference).source),
             "source notebook": _file_sha256(paths.source_notebook(checks.assignment, root)),
-            "torch": version("torch"),
+            "torch": versions.torch(),
             "utils.py": _file_sha256(root / "utils.py")}
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from autograder import paths
+from autograder import paths, versions
 from autograder.config import GradingConfig, load_config
 from autograder.discovery import Submission, find_submissions
 from autograder.extract import KEPT, Extraction, extract
@@ -216,10 +216,16 @@ class _Batch:
     seed: int
     results_dir: Path
     force: bool
+    isolation: str  # what the sandbox does on this machine (Isolation.describe())
+    sandbox_note: str  # for every student when the sandbox is weak, else ""
 
     @functools.cached_property
     def fingerprint_base(self) -> bytes:
-        parts = [str(RESULT_FORMAT), self.config.digest(), self.reference.module_source, str(self.seed)]
+        """What every result depends on besides the notebook: a saved result made with anything else
+        is graded again."""
+        parts = [str(RESULT_FORMAT), self.config.digest(), self.reference.module_source, str(self.seed),
+                 (paths.REPO_ROOT / "utils.py").read_text(encoding="utf-8"), versions.engine(),
+                 versions.torch(), self.isolation]
         return hashlib.sha256("\0".join(parts).encode()).digest()
 
 
@@ -440,7 +446,9 @@ def grade_assignment(assignment: str | GradingConfig, submissions: Path, out_dir
         isolation = running.isolation.describe() if running.isolation else "unknown"
         log.info("grading %d submissions of %s (seed %d); sandbox: %s", len(found), config.assignment, seed,
                  isolation)
-        batch = _Batch(config, running, run_reference(config, running, seed), seed, results_dir, force)
+        weak = running.isolation is not None and not running.isolation.complete
+        batch = _Batch(config, running, run_reference(config, running, seed), seed, results_dir, force, isolation,
+                       f"This notebook was graded without the sandbox's protections: {isolation}." if weak else "")
         graded = _grade_all(found, batch, jobs, progress)
     students = sorted((result for result, _ in graded), key=lambda r: r.student)
     resumed = sorted(result.student for result, reused in graded if reused)
@@ -467,6 +475,8 @@ def _grade_and_save(submission: Submission, batch: _Batch) -> tuple[StudentResul
     """Grade one submission and save its result; never raises."""
     try:
         result, reused = grade_submission(submission, batch)
+        if not reused and batch.sandbox_note:
+            result.notes.append(batch.sandbox_note)
         if not reused:
             _write_atomically(batch.results_dir / f"{result.student}.json", json.dumps(result.to_json(), indent=1))
     except Exception as error:  # noqa: BLE001 - one bad submission must never stop the batch

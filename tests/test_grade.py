@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import grade
+from autograder import grade, versions
 from autograder.config import load_config
 from autograder.discovery import DiscoveryError, find_submissions
 from autograder.grade import (SEVERITY, ReferenceSolutionError, StudentResult, batch_seed, grade_assignment,
@@ -204,6 +204,17 @@ def test_resume_skips_graded_submissions_and_force_regrades(tmp_path, counting, 
     assert counting.runs == 9 and forced.resumed == []
     # same seed, same values, same results (only the timings differ)
     assert [replace(s, details={}) for s in forced.students] == [replace(s, details={}) for s in changed.students]
+
+
+@pytest.mark.parametrize("dependency", ["engine", "torch"])
+def test_saved_results_are_regraded_when_a_version_they_depend_on_changes(tmp_path, counting, config, monkeypatch,
+                                                                         dependency):
+    submissions, out = tmp_path / "in", tmp_path / "out"
+    write_submission(submissions / "alice.ipynb", "correct")
+    grade_assignment(config, submissions, out, progress=False, zygote=counting)
+    monkeypatch.setattr(versions, dependency, lambda: "another version")
+    again = grade_assignment(config, submissions, out, progress=False, zygote=counting)
+    assert again.resumed == [] and counting.runs == 4  # reference, alice, reference, alice again
 
 
 def test_seed_comes_from_the_assignment_name():

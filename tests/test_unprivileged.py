@@ -70,3 +70,25 @@ def test_the_samples_and_the_adversarial_corpus_get_their_grades_as_an_ordinary_
         wrong = {attack.student: attack_grades.get(attack.student) for attack in corpus.of(assignment)
                  if not attack.expected.allows(*attack_grades.get(attack.student, ("missing", 0)))}
         assert wrong == {} and len(attack_grades) == len(corpus.of(assignment))
+
+
+def without_user_namespaces(command: list[str]) -> list[str]:
+    """`command` run where no user namespace can be created (as in a container that forbids them):
+    inside one of its own, with the limit on nested ones set to 0."""
+    return ["unshare", "--user", "--map-root-user", "sh", "-c",
+            'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"', "sh", *command]
+
+
+def test_without_user_namespaces_grade_refuses_unless_the_weak_mode_is_allowed(tmp_path):
+    sample = samples("hopfield_batchnorm") / "amelia_correct_torch.ipynb"
+    grade = [sys.executable, "-m", "autograder", "grade", "hopfield_batchnorm", str(sample)]
+    refused = subprocess.run(without_user_namespaces([*grade, "-o", str(tmp_path / "refused")]),
+                             capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+    assert refused.returncode == 2
+    assert "cannot isolate submissions" in refused.stderr and "--allow-weak-sandbox" in refused.stderr
+    allowed = subprocess.run(without_user_namespaces([*grade, "-o", str(tmp_path / "weak"), "--allow-weak-sandbox"]),
+                             capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+    assert allowed.returncode == 0, allowed.stderr[-3000:]
+    feedback = (tmp_path / "weak" / "feedback" / "amelia_correct_torch.md").read_text(encoding="utf-8")
+    assert "NO ISOLATION" in feedback
+    assert json.loads((tmp_path / "weak" / "results" / "amelia_correct_torch.json").read_text())["status"] == "ok"
