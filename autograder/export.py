@@ -1,6 +1,6 @@
 """Export a notebook to PDF offline, with its math typeset and its plots shown.
 
-Route (measured in notes/pdf-routes.md): nbconvert writes HTML with the print template in
+Route (docs/pdf.md says why this one): nbconvert writes HTML with the print template in
 ``autograder/templates/course_pdf`` (the lab template without CDN scripts, local MathJax 3, A4
 pages, wrapping code), then Debian's headless Chromium prints that page to PDF. Nothing is
 downloaded: the only script is MathJax from a local file, and Chromium's host resolver is told that
