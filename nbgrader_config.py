@@ -1,4 +1,8 @@
-"""nbgrader settings for the Neural Networks Course Kit (read by `nbgrader` and `autograder release`)."""
+"""nbgrader settings for the Neural Networks Course Kit.
+
+Read by nbgrader's own commands run from the repository root, and by `autograder release`, which
+runs `nbgrader generate_assignment --no-db` there on a private copy of source/<a>/.
+"""
 c = get_config()  # noqa: F821  (nbgrader injects get_config)
 
 c.CourseDirectory.course_id = "nn-course"
@@ -7,7 +11,10 @@ c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
-# The gradebook that `nbgrader autograde` and `autograder grade --gradebook` write scores into.
+# The gradebook of nbgrader's own commands (`nbgrader autograde`, `nbgrader export`).
+# `autograder` never touches it: `release` runs nbgrader with --no-db, and `grade` writes its
+# scores to grades.csv (and the other reports) in its output folder.
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
-# utils.py is copied in by `autograder release`; nothing else in source/<a>/ is shipped but the notebook.
+# nbgrader copies every file of source/<a>/ not matched here into the release, so source/<a>/ holds
+# only the notebook; `autograder release` adds utils.py and the check/ bundle itself.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]

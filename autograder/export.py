@@ -1,6 +1,6 @@
 """Export a notebook to PDF offline, with its math typeset and its plots shown.
 
-Route (measured in notes/pdf-routes.md): nbconvert writes HTML with the print template in
+Route (docs/pdf.md says why this one): nbconvert writes HTML with the print template in
 ``autograder/templates/course_pdf`` (the lab template without CDN scripts, local MathJax 3, A4
 pages, wrapping code), then Debian's headless Chromium prints that page to PDF. Nothing is
 downloaded: the only script is MathJax from a local file, and Chromium's host resolver is told that
@@ -218,9 +218,10 @@ def execution_warnings(unexecuted: list[int], errors: list[int]) -> list[str]:
     """One sentence per problem, naming the cells, for a student to fix before submitting."""
     warnings = []
     if unexecuted:
+        one = len(unexecuted) == 1
         warnings.append(
-            f"{_cells(unexecuted)} {'has' if len(unexecuted) == 1 else 'have'} not been run, "
-            "so the PDF shows no output for them; run all cells before exporting."
+            f"{_cells(unexecuted)} {'has' if one else 'have'} not been run, "
+            f"so the PDF shows no output for {'it' if one else 'them'}; run all cells before exporting."
         )
     if errors:
         warnings.append(f"{_cells(errors)} {'shows an error' if len(errors) == 1 else 'show errors'}.")

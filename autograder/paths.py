@@ -1,4 +1,4 @@
-"""Where things live in a course repository (see DESIGN.md, "Layout").
+"""Where things live in a course repository (the layout in README.md).
 
 Every function takes the course root so that tests can build a course in a temporary folder; the
 default is the repository this package sits in.

@@ -13,12 +13,11 @@ images, in one process:
   `ToTensor()` does), a shuffling `DataLoader` that collates the items into batches, and the
   tutorial's training loop.
 
-The data are the real MNIST test images from the shared folder (`<repo>/../shared/data/mnist`, or
-`$COURSE_SHARED/data/mnist`), read with `utils.read_idx`. The median of the repeats is reported as a
+The data are the real MNIST test images (`t10k-*-ubyte.gz`) in `utils.data_dir()/mnist/`, the folder
+the notebooks read (`$COURSE_DATA/mnist/`, default `data/mnist/`), read with `utils.read_idx`. The median of the repeats is reported as a
 Markdown table with the machine, the date and the command.
 """
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -47,22 +46,17 @@ LOADERS = {"kit": "kit: `utils.train`, in-memory tensors, batches by index",
 # ------------------------------------------------------------------ shared with bench_mnist_accuracy
 
 
-def shared_dir() -> Path:
-    """The team's shared folder: ``$COURSE_SHARED`` if set, else ``<repo>/../shared``."""
-    return Path(os.environ.get("COURSE_SHARED", REPO.parent / "shared"))
-
-
 def mnist_test_set() -> tuple[torch.Tensor, torch.Tensor]:
     """The 10,000 real MNIST test images (N, 1, 28, 28) float32 in [0, 1] and labels (N,) int64.
 
-    Exits with a clear message when the shared folder does not hold them.
+    Exits with a clear message when ``utils.data_dir()/mnist`` does not hold them.
     """
-    folder = shared_dir() / "data" / "mnist"
+    folder = utils.data_dir() / "mnist"
     files = [folder / "t10k-images-idx3-ubyte.gz", folder / "t10k-labels-idx1-ubyte.gz"]
     missing = [path.name for path in files if not path.is_file()]
     if missing:
-        sys.exit(f"error: {', '.join(missing)} not found in {folder}; set COURSE_SHARED to the folder "
-                 "whose data/mnist/ holds the MNIST test set (t10k-*-ubyte.gz)")
+        sys.exit(f"error: {', '.join(missing)} not found in {folder}; put the MNIST test set there "
+                 "or set COURSE_DATA to a folder whose mnist/ holds it (t10k-*-ubyte.gz)")
     images = torch.from_numpy(utils.read_idx(files[0])).float().div_(255).unsqueeze(1)
     return images, torch.from_numpy(utils.read_idx(files[1])).long()
 

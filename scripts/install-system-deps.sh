@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs what the kit needs outside Python: bubblewrap (grading sandbox), Debian's chromium and
-# poppler-utils (offline PDF export and its tests), and MathJax 3 from npm (math in PDFs, no CDN).
+# Installs what the kit needs outside Python: Debian's chromium and poppler-utils (offline PDF
+# export and its tests) and MathJax 3 from npm (math in PDFs, no CDN). The grading sandbox needs no
+# package: it makes its own namespaces (docs/architecture.md).
 # Safe to re-run: each part is skipped when already present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(bubblewrap chromium poppler-utils)
+apt_packages=(chromium poppler-utils)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

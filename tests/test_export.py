@@ -16,7 +16,14 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from autograder.export import ExportError, export_pdf, first_author, first_heading, render_html
+from autograder.export import (
+    ExportError,
+    execution_warnings,
+    export_pdf,
+    first_author,
+    first_heading,
+    render_html,
+)
 from autograder.notebook import NotebookError
 
 matplotlib.use("Agg")
@@ -216,6 +223,19 @@ def test_unrun_and_failed_cells_still_export_with_a_warning(tmp_path, caplog):
     text = pdf_text(result.pdf)
     assert "hopfield_batchnorm_jsmith" in text
     assert "ZeroDivisionError" in text
+
+
+def test_warnings_agree_in_number_with_the_cells_they_name():
+    assert execution_warnings([4], [9]) == [
+        "cell 4 has not been run, so the PDF shows no output for it; run all cells before exporting.",
+        "cell 9 shows an error.",
+    ]
+    assert execution_warnings([3, 7, 8], [5, 6]) == [
+        "cells 3, 7 and 8 have not been run, so the PDF shows no output for them; "
+        "run all cells before exporting.",
+        "cells 5 and 6 show errors.",
+    ]
+    assert execution_warnings([], []) == []
 
 
 def test_html_loads_nothing_from_the_network():
