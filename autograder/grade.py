@@ -181,7 +181,7 @@ def run_reference(config: GradingConfig, zygote: Zygote, seed: int) -> Reference
     if problems:
         raise ReferenceSolutionError(f"{where} does not extract cleanly: {problems[0]}")
     names = [spec.name for spec in config.probes]
-    outcome = zygote.run(_job(extraction.source, config, names, seed), config.limits)
+    outcome = zygote.run(probe_job(extraction.source, config, names, seed), config.limits)
     if outcome.load_error:
         error = outcome.load_error
         raise ReferenceSolutionError(f"{where} does not load: {error['type']}: {error['message']}")
@@ -199,7 +199,8 @@ def run_reference(config: GradingConfig, zygote: Zygote, seed: int) -> Reference
     return Reference(extraction.source, outcome.results)
 
 
-def _job(module_source: str, config: GradingConfig, probe_names: list[str], seed: int) -> dict:
+def probe_job(module_source: str, config: GradingConfig, probe_names: list[str], seed: int) -> dict:
+    """The sandbox job that runs `probe_names` of `config`'s probes on `module_source`."""
     return {"module_name": MODULE_NAME, "module_source": module_source,
             "probe_source": config.probe_source, "probe_names": probe_names,
             "seed": seed, "extra_sys_path": []}
@@ -291,7 +292,7 @@ def grade_notebook(nb, extraction: Extraction, config: GradingConfig, zygote: Zy
         blocked = grading.check_names(extraction, nb)
     to_run = [spec.name for spec in config.probes if spec.question not in blocked]
     # With no probe left to run, the module is still loaded: whether it loads is part of the grade.
-    run = run_probes(zygote, _job(extraction.source, config, to_run, seed), config.limits)
+    run = run_probes(zygote, probe_job(extraction.source, config, to_run, seed), config.limits)
     return grading.judge_all(run, blocked, reference)
 
 
