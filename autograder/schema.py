@@ -72,7 +72,8 @@ class LimitsTable(_Table):
     cpu_seconds: PositiveNumber = Field(_DEFAULT_LIMITS.cpu_seconds,
                                         description="CPU time; the kernel kills the run beyond it.")
     memory_mb: WholeLimit = Field(_DEFAULT_LIMITS.memory_mb,
-                                  description="Address space the run may add to the preloaded modules', in MB.")
+                                  description="Memory (address space) the run may use beyond what the "
+                                              "preloaded modules take, in MB.")
     processes: WholeLimit = Field(_DEFAULT_LIMITS.processes,
                                   description="Processes and threads the run may have at once.")
     file_size_mb: WholeLimit = Field(_DEFAULT_LIMITS.file_size_mb,
