@@ -141,7 +141,7 @@ def _build(file: Path, text: str, table: GradingFile, root: Path, with_probes: b
         file=file,
         questions=tuple(table.questions),
         names=tuple(table.names),
-        limits=table.limits.limits(),
+        limits=table.limits.as_limits(),
         probes_path=probes_path,
         checks_path=checks_path,
         source_path=source,

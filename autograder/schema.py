@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import math
+import reprlib
 import types
 import typing
 from dataclasses import dataclass
@@ -43,8 +44,9 @@ def _parameter_list(value: str) -> str:
     return value
 
 
-Text = Annotated[str, Field(min_length=1), Kind("a non-empty string")]
-FileName = Annotated[str, Field(min_length=1), Kind("a file path, relative to grading.toml's folder")]
+# pattern: at least one character that is not white space.
+Text = Annotated[str, Field(pattern=r"\S"), Kind("a non-empty string")]
+FileName = Annotated[str, Field(pattern=r"\S"), Kind("a file path, relative to grading.toml's folder")]
 PositiveNumber = Annotated[float, Field(gt=0, allow_inf_nan=False), Kind("a positive number")]
 # The kernel's rlimits take whole numbers.
 WholeLimit = Annotated[float, Field(gt=0, allow_inf_nan=False), AfterValidator(math.ceil),
@@ -79,7 +81,7 @@ class LimitsTable(_Table):
     file_size_mb: WholeLimit = Field(_DEFAULT_LIMITS.file_size_mb,
                                      description="Largest file the run may write, in MB.")
 
-    def limits(self) -> Limits:
+    def as_limits(self) -> Limits:
         return Limits(**self.model_dump())
 
 
@@ -87,6 +89,7 @@ class Question(_Table):
     """`[[questions]]`: one question of the assignment, graded by the probes of its id or by hand."""
 
     id: Text = Field(description="Short unique name, such as \"Q2A\", which probes and names refer to.")
+    # None is never kept: the validator below fills a missing title in from the id.
     title: Text = Field(None, description="What the reports call the question.",
                         json_schema_extra={"absent": "the id"})
     points: PositiveNumber = Field(description="Its marks. Autograded: the hidden probes' points of "
@@ -170,7 +173,8 @@ def _schema_error(error: dict) -> SchemaError:
                            f"unknown key {location[-1]!r} (known: {known})")
     if error["type"] == "missing":
         return SchemaError(_key_path(location), "is required")
-    return SchemaError(_key_path(location), f"must be {kind_of(_annotation_at(location))}, not {error['input']!r}")
+    value = reprlib.repr(error["input"])  # abbreviated: a wrong value may be a whole table
+    return SchemaError(_key_path(location), f"must be {kind_of(_annotation_at(location))}, not {value}")
 
 
 def _key_path(location: tuple) -> str:

@@ -107,6 +107,9 @@ MISTAKES = [
     ('allowed_imports = ["math"]', 'allowed_imports = ["math", 3]', "allowed_imports[2]",
      "must be a module name, not 3"),
     ('assignment = "toy"', 'assignment = ""', "assignment", "must be a non-empty string, not ''"),
+    ('assignment = "toy"', 'assignment = "  "', "assignment", "must be a non-empty string, not '  '"),
+    ('[limits]', 'limits = ["a long list", "of many items", "shown", "abbreviated", "by", "reprlib", "here"]\n[unused]',
+     "limits", "must be a [limits] table, not ['a long list', 'of many items', 'shown', 'abbreviated', 'by', 'reprlib', ...]"),
     ('points = 3', 'points = 4', "probes", "the probes of question Q2 in probes.py are worth 3 points, but "
                                            "[[questions]] gives it 4"),
 ]
@@ -153,7 +156,7 @@ def test_defaults_fill_what_the_file_leaves_out(toy):
 
 def test_the_limits_table_has_every_sandbox_limit():
     assert list(LimitsTable.model_fields) == [field.name for field in dataclasses.fields(Limits)]
-    assert LimitsTable().limits() == Limits()
+    assert LimitsTable().as_limits() == Limits()
 
 
 @pytest.mark.parametrize("question, words", [
