@@ -1,33 +1,19 @@
 """Read and check an assignment's grading.toml: its questions, the names to extract, the limits and
 the probes.
 
-    assignment = "hopfield_batchnorm"
-    title = "Batch norm and Hopfield networks"
-    probes = "probes.py"          # hidden probes, relative to this folder
-    checks = "checks.py"          # optional: visible checks a student may run with `autograder check`
-    source = "toy.ipynb"          # optional: the reference notebook (default source/<a>/<a>.ipynb)
-    allowed_imports = []          # empty: any import allowed
-    [limits]                      # optional; each key defaults to autograder.sandbox.Limits
-    wall_seconds = 60
-    [[questions]]
-    id = "Q1a"; title = "du_k/dt"; points = 2; manual = true
-    [[names]]
-    name = "BatchNorm"; kind = "class"; question = "Q2A"; signature = "(num_features, eps=1e-5)"
+The file's shape (keys, types, defaults, meanings) is `autograder.schema`; docs/authoring.md shows
+it as a reference. This module adds what relates keys to each other and to files: question ids are
+unique, every name and every probe is for a question of the file, probes are never for a manual
+question, the files named exist, and the hidden probes of each autograded question are worth its
+points. The visible checks pass the same probe checks except the last (`visible_checks`).
 
-A `signature` is what the grader calls: a function's parameters, or a class's constructor
-parameters without `self` (as `inspect.signature` shows them).
-
-Everything that can be wrong in the file is found here, before any submission is graded, and
-reported as a `ConfigError` naming the file and the key: unknown keys (a typo would otherwise be
-silently ignored), wrong types, duplicate question ids, names or probes that point at unknown
-questions, files that do not exist, and probe points that do not add up to a question's points.
+Everything that can be wrong is reported as a `ConfigError` naming the file, the key and the
+problem in one sentence, before any submission is graded.
 """
 from __future__ import annotations
 
-import ast
 import dataclasses
 import hashlib
-import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,40 +21,15 @@ from pathlib import Path
 from autograder import paths
 from autograder.probes import ProbeDefinitionError, ProbeSpec, load_probes
 from autograder.sandbox.limits import Limits
+from autograder.schema import GradingFile, Question, RequiredName, SchemaError, parse
 
 CONFIG_FILE = "grading.toml"
-NAME_KINDS = ("class", "function")
 # Probe points are floats; sums within this of a question's points count as equal.
 POINTS_TOLERANCE = 1e-6
-
-TOP_LEVEL_KEYS = {"assignment", "title", "probes", "checks", "source", "allowed_imports", "limits",
-                  "questions", "names"}
-QUESTION_KEYS = {"id": (str,), "title": (str,), "points": (int, float), "manual": (bool,)}
-NAME_KEYS = {"name": (str,), "kind": (str,), "question": (str,), "signature": (str,)}
-LIMIT_KEYS = {field.name for field in dataclasses.fields(Limits)}
-# The other limits are whole numbers for the kernel's rlimits.
-FRACTIONAL_LIMITS = {"wall_seconds", "cpu_seconds"}
 
 
 class ConfigError(ValueError):
     """grading.toml is wrong; the message names the file and the key."""
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    title: str
-    points: float
-    manual: bool = False  # graded by hand; no probes
-
-
-@dataclass(frozen=True)
-class RequiredName:
-    """A name the submission's extracted module must define for `question`'s probes to run."""
-    name: str
-    kind: str  # "class" | "function"
-    question: str
-    signature: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,11 +73,13 @@ class GradingConfig:
     def probes_of(self, question_id: str) -> list[ProbeSpec]:
         return [spec for spec in self.probes if spec.question == question_id]
 
-    def visible_checks(self) -> "GradingConfig":
+    def visible_checks(self) -> GradingConfig:
         """This config with the visible checks file as its probes: what `autograder check` runs, and
         what the release's expected values are computed with. The hidden probes play no part.
-        Raises whatever loading the checks file raises (ProbeDefinitionError, or the file's own error)."""
-        return dataclasses.replace(self, probes_path=self.checks_path, probes=tuple(load_probes(self.checks_path)))
+        Raises ConfigError (key `checks`) when the file does not load or a check is not for an
+        autograded question of this file; unlike the hidden probes, their points need not add up."""
+        checks = _checked_probes(self, "checks", self.checks_path, points_add_up=False)
+        return dataclasses.replace(self, probes_path=self.checks_path, probes=checks)
 
     def digest(self) -> str:
         """SHA-256 of everything grading depends on in the grader's files: this file and the probes."""
@@ -150,162 +113,94 @@ def load_config(assignment: str | Path, root: Path = paths.REPO_ROOT, *, probes:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{file}: not valid TOML ({error})") from None
-    return _Reader(file, root).build(data, text, with_probes=probes)
+    try:
+        table = parse(data)
+    except SchemaError as error:
+        raise _error(file, error.key, error.problem) from None
+    return _build(file, text, table, root, with_probes=probes)
 
 
-class _Reader:
-    """Turns the parsed TOML into a GradingConfig, raising ConfigError at the first problem."""
+def _error(file: Path, key: str, problem: str) -> ConfigError:
+    return ConfigError(f"{file}: {key}: {problem}")
 
-    def __init__(self, file: Path, root: Path):
-        self.file, self.root = file, root
 
-    def error(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.file}: {key}: {problem}")
+def _build(file: Path, text: str, table: GradingFile, root: Path, with_probes: bool) -> GradingConfig:
+    """The GradingConfig of a schema-valid `table`, after the checks across keys and files."""
+    _check_question_ids(file, table.questions)
+    _check_name_questions(file, table.names, table.questions)
+    folder = file.parent
+    probes_path = folder / table.probes
+    source = folder / table.source if table.source else paths.source_notebook(table.assignment, root)
+    if with_probes:  # only the grader has the hidden probes and the reference solution
+        _must_exist(file, "probes", probes_path)
+        _must_exist(file, "source", source)
+    checks_path = _must_exist(file, "checks", folder / table.checks) if table.checks else None
+    config = GradingConfig(
+        assignment=table.assignment,
+        title=table.title or table.assignment,
+        file=file,
+        questions=tuple(table.questions),
+        names=tuple(table.names),
+        limits=table.limits.as_limits(),
+        probes_path=probes_path,
+        checks_path=checks_path,
+        source_path=source,
+        allowed_imports=tuple(table.allowed_imports),
+        probes=(),
+        text=text,
+    )
+    if not with_probes:
+        return config
+    return dataclasses.replace(config, probes=_checked_probes(config, "probes", probes_path, points_add_up=True))
 
-    def build(self, data: dict, text: str, with_probes: bool) -> GradingConfig:
-        self.unknown_keys(data, TOP_LEVEL_KEYS, "top level")
-        assignment = self.string(data, "assignment")
-        questions = self.questions(data.get("questions"))
-        names = self.names(data.get("names", []), questions)
-        probes_path = self.existing_file(data, "probes") if with_probes else self.folder_path(data, "probes")
-        specs = tuple(self.load_probes(probes_path, questions)) if with_probes else ()
-        source = self.folder_path(data, "source") if "source" in data else paths.source_notebook(assignment, self.root)
-        if with_probes:  # only the grader needs the reference solution
-            self.must_exist("source", source)
-        return GradingConfig(
-            assignment=assignment,
-            title=self.string(data, "title") if "title" in data else assignment,
-            file=self.file,
-            questions=questions,
-            names=names,
-            limits=self.limits(data.get("limits", {})),
-            probes_path=probes_path,
-            checks_path=self.existing_file(data, "checks") if "checks" in data else None,
-            source_path=source,
-            allowed_imports=self.allowed_imports(data.get("allowed_imports", [])),
-            probes=specs,
-            text=text,
-        )
 
-    # ---- pieces -------------------------------------------------------------------------------
+def _check_question_ids(file: Path, questions: list[Question]) -> None:
+    seen = set()
+    for number, question in enumerate(questions, start=1):
+        if question.id in seen:
+            raise _error(file, f"questions[{number}].id", f"duplicate question id {question.id!r}")
+        seen.add(question.id)
 
-    def unknown_keys(self, table: dict, known, where: str) -> None:
-        unknown = sorted(set(table) - set(known))
-        if unknown:
-            raise self.error(where, f"unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
 
-    def string(self, table: dict, key: str, where: str = "") -> str:
-        value = table.get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(where + key, "must be a non-empty string")
-        return value
+def _check_name_questions(file: Path, names: list[RequiredName], questions: list[Question]) -> None:
+    known = [q.id for q in questions]
+    for number, name in enumerate(names, start=1):
+        if name.question not in known:
+            raise _error(file, f"names[{number}].question",
+                         f"unknown question {name.question!r} (questions: {', '.join(known)})")
 
-    def typed(self, table: dict, keys: dict, where: str) -> None:
-        self.unknown_keys(table, keys, where)
-        for key, value in table.items():
-            kinds = keys[key]
-            if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
-                expected = " or ".join({str: "a string", int: "an integer", float: "a number",
-                                        bool: "true or false"}[kind] for kind in kinds)
-                raise self.error(f"{where}.{key}", f"must be {expected}, not {value!r}")
 
-    def array_entry(self, entry, keys: dict, where: str, required: tuple[str, ...]) -> None:
-        """Check one table of a [[questions]] or [[names]] array: its kinds and its required keys."""
-        if not isinstance(entry, dict):
-            raise self.error(where, "must be a table")
-        self.typed(entry, keys, where)
-        for key in required:
-            if key not in entry:
-                raise self.error(f"{where}.{key}", "is required")
+def _must_exist(file: Path, key: str, path: Path) -> Path:
+    if not path.is_file():
+        raise _error(file, key, f"{path} does not exist")
+    return path
 
-    def questions(self, entries) -> tuple[Question, ...]:
-        if not isinstance(entries, list) or not entries:
-            raise self.error("questions", "needs at least one [[questions]] table")
-        questions = []
-        for number, entry in enumerate(entries, start=1):
-            where = f"questions[{number}]"
-            self.array_entry(entry, QUESTION_KEYS, where, required=("id", "points"))
-            if not math.isfinite(entry["points"]) or entry["points"] <= 0:
-                raise self.error(f"{where}.points", f"must be positive, not {entry['points']!r}")
-            if entry["id"] in {q.id for q in questions}:
-                raise self.error(f"{where}.id", f"duplicate question id {entry['id']!r}")
-            questions.append(Question(entry["id"], entry.get("title", entry["id"]), float(entry["points"]),
-                                      entry.get("manual", False)))
-        return tuple(questions)
 
-    def names(self, entries, questions: tuple[Question, ...]) -> tuple[RequiredName, ...]:
-        if not isinstance(entries, list):
-            raise self.error("names", "must be an array of [[names]] tables")
-        known = {q.id for q in questions}
-        names = []
-        for number, entry in enumerate(entries, start=1):
-            where = f"names[{number}]"
-            self.array_entry(entry, NAME_KEYS, where, required=("name", "kind", "question"))
-            if not entry["name"].isidentifier():
-                raise self.error(f"{where}.name", f"{entry['name']!r} is not a Python name")
-            if entry["kind"] not in NAME_KINDS:
-                raise self.error(f"{where}.kind", f"must be one of {', '.join(NAME_KINDS)}, not {entry['kind']!r}")
-            if entry["question"] not in known:
-                raise self.error(f"{where}.question", f"unknown question {entry['question']!r} "
-                                                      f"(questions: {', '.join(sorted(known))})")
-            if "signature" in entry:
-                self.check_signature(entry["signature"], f"{where}.signature")
-            names.append(RequiredName(entry["name"], entry["kind"], entry["question"], entry.get("signature")))
-        return tuple(names)
+def _checked_probes(config: GradingConfig, key: str, path: Path, points_add_up: bool) -> tuple[ProbeSpec, ...]:
+    """The probes of the file at `path` (named by `key` in grading.toml), which must each be for an
+    autograded question of `config`; with `points_add_up`, each autograded question's probes must
+    also be worth its points. The hidden probes and the visible checks both pass here."""
+    def error(problem: str) -> ConfigError:
+        return _error(config.file, key, problem)
 
-    def check_signature(self, signature: str, where: str) -> None:
-        text = signature.strip()
-        text = text if text.startswith("(") else f"({text})"
-        try:
-            ast.parse(f"def _{text}: pass")
-        except SyntaxError:
-            raise self.error(where, f"{signature!r} is not a Python parameter list such as \"(x, eps=1e-5)\"") from None
-
-    def limits(self, table) -> Limits:
-        if not isinstance(table, dict):
-            raise self.error("limits", "must be a [limits] table")
-        self.unknown_keys(table, LIMIT_KEYS, "limits")
-        for key, value in table.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise self.error(f"limits.{key}", f"must be a positive number, not {value!r}")
-        return Limits(**{key: value if key in FRACTIONAL_LIMITS else math.ceil(value)
-                         for key, value in table.items()})
-
-    def allowed_imports(self, value) -> tuple[str, ...]:
-        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-            raise self.error("allowed_imports", "must be a list of module names (empty: any import allowed)")
-        return tuple(value)
-
-    def folder_path(self, data: dict, key: str) -> Path:
-        return self.file.parent / self.string(data, key)
-
-    def existing_file(self, data: dict, key: str) -> Path:
-        return self.must_exist(key, self.folder_path(data, key))
-
-    def must_exist(self, key: str, path: Path) -> Path:
-        if not path.is_file():
-            raise self.error(key, f"{path} does not exist")
-        return path
-
-    def load_probes(self, path: Path, questions: tuple[Question, ...]) -> list[ProbeSpec]:
-        try:
-            specs = load_probes(path)
-        except ProbeDefinitionError as error:
-            raise self.error("probes", str(error)) from None
-        except Exception as error:  # noqa: BLE001 - an instructor's file may fail in any way
-            raise self.error("probes", f"{path} failed to load: {type(error).__name__}: {error}") from None
-        by_id = {q.id: q for q in questions}
-        for spec in specs:
-            question = by_id.get(spec.question)
-            if question is None:
-                raise self.error("probes", f"probe {spec.name} in {path.name} is for question {spec.question!r}, "
-                                           f"which is not in [[questions]]")
-            if question.manual:
-                raise self.error("probes", f"probe {spec.name} in {path.name} is for question {spec.question!r}, "
-                                           f"which is graded by hand (manual = true)")
-        for question in questions:
-            total = sum(spec.points for spec in specs if spec.question == question.id)
-            if not question.manual and abs(total - question.points) > POINTS_TOLERANCE:
-                raise self.error("probes", f"the probes of question {question.id} in {path.name} are worth "
-                                           f"{total:g} points, but [[questions]] gives it {question.points:g}")
-        return specs
+    try:
+        specs = load_probes(path)
+    except ProbeDefinitionError as problem:
+        raise error(str(problem)) from None
+    except Exception as problem:  # noqa: BLE001 - an instructor's file may fail in any way
+        raise error(f"{path} failed to load: {type(problem).__name__}: {problem}") from None
+    by_id = {q.id: q for q in config.questions}
+    for spec in specs:
+        question = by_id.get(spec.question)
+        if question is None:
+            raise error(f"probe {spec.name} in {path.name} is for question {spec.question!r}, "
+                        f"which is not in [[questions]]")
+        if question.manual:
+            raise error(f"probe {spec.name} in {path.name} is for question {spec.question!r}, "
+                        f"which is graded by hand (manual = true)")
+    for question in config.autograded_questions if points_add_up else ():
+        total = sum(spec.points for spec in specs if spec.question == question.id)
+        if abs(total - question.points) > POINTS_TOLERANCE:
+            raise error(f"the probes of question {question.id} in {path.name} are worth {total:g} points, "
+                        f"but [[questions]] gives it {question.points:g}")
+    return tuple(specs)

@@ -325,6 +325,18 @@ def test_failing_visible_checks_are_shown_but_do_not_change_the_exit_code(course
                          "the visible checks of 1 question fail.")
 
 
+def test_a_visible_check_for_an_unknown_question_is_reported_not_dropped(tmp_path):
+    course = make_course(tmp_path / "course")
+    checks = paths.assignment_dir(ASSIGNMENT, course) / "checks.py"
+    checks.write_text(checks.read_text().replace('@probe("Q2"', '@probe("Q_TYPO"'))
+    report = check_notebook(write(tmp_path, notebook()), root=course)  # stops before any sandbox starts
+    assert report.questions == []
+    assert report.checks_note == (
+        "the visible checks could not run (tell your instructor): ConfigError: "
+        f"{paths.assignment_dir(ASSIGNMENT, course) / 'grading.toml'}: checks: probe scaler_scales_an_array in "
+        "checks.py is for question 'Q_TYPO', which is not in [[questions]]")
+
+
 def test_a_module_that_fails_to_load_is_a_problem(course, tmp_path, zygote):
     broken = SCALER.replace("class Scaler:\n", "class Scaler:\n    unit = np.ones(undefined_size)\n\n")
     report = check_notebook(write(tmp_path, notebook({6: broken})), root=course, zygote=zygote)

@@ -6,6 +6,7 @@ import pytest
 
 from autograder.config import ConfigError, config_file, load_config
 from autograder.sandbox import Limits
+from autograder.schema import LimitsTable
 from toy_submissions import TOY, copy_toy
 
 
@@ -73,36 +74,89 @@ def test_student_side_loading_needs_no_probes_file(toy):
 
 
 MISTAKES = [
-    # (old text, new text, the key the message must name, words it must hold)
-    ('title = "Toy assignment"', 'title = "Toy assignment"\ntitel = "typo"', "top level", "unknown key 'titel'"),
+    # (old text, new text, the key path, what is wrong): the message is "<file>: <key path>: <problem>"
+    ('title = "Toy assignment"', 'title = "Toy assignment"\ntitel = "typo"', "top level",
+     "unknown key 'titel' (known: assignment, title, probes, checks, source, allowed_imports, limits, "
+     "questions, names)"),
+    ('title = "Counter"', 'titel = "Counter"', "questions[2]",
+     "unknown key 'titel' (known: id, title, points, manual)"),
+    ('wall_seconds = 3', 'wall_time = 3', "limits",
+     "unknown key 'wall_time' (known: wall_seconds, cpu_seconds, memory_mb, processes, file_size_mb)"),
     ('id = "Q2"', 'id = "Q1"', "questions[2].id", "duplicate question id 'Q1'"),
-    ('points = 3', 'points = -3', "questions[2].points", "must be positive"),
-    ('points = 3', 'points = "3"', "questions[2].points", "must be an integer or a number"),
-    ('manual = true', 'manual = "yes"', "questions[3].manual", "must be true or false"),
-    ('question = "Q1"', 'question = "Q9"', "names[1].question", "unknown question 'Q9'"),
-    ('kind = "class"', 'kind = "module"', "names[2].kind", "must be one of class, function"),
-    ('name = "add"', 'name = "add me"', "names[1].name", "is not a Python name"),
-    ('signature = "(a, b)"', 'signature = "(a, b"', "names[1].signature", "not a Python parameter list"),
-    ('wall_seconds = 3', 'wall_seconds = 0', "limits.wall_seconds", "must be a positive number"),
-    ('wall_seconds = 3', 'wall_time = 3', "limits", "unknown key 'wall_time'"),
-    ('probes = "probes.py"', 'probes = "nowhere.py"', "probes", "nowhere.py does not exist"),
-    ('source = "toy.ipynb"', 'source = "other.ipynb"', "source", "other.ipynb does not exist"),
-    ('allowed_imports = ["math"]', 'allowed_imports = "math"', "allowed_imports", "must be a list"),
-    ('assignment = "toy"', 'assignment = ""', "assignment", "must be a non-empty string"),
+    ('points = 3', 'points = -3', "questions[2].points", "must be a positive number, not -3"),
+    ('points = 3', 'points = "3"', "questions[2].points", "must be a positive number, not '3'"),
+    ('points = 3', 'points = inf', "questions[2].points", "must be a positive number, not inf"),
+    ('points = 3', '', "questions[2].points", "is required"),
+    ('manual = true', 'manual = "yes"', "questions[3].manual", "must be true or false, not 'yes'"),
+    ('question = "Q1"', 'question = "Q9"', "names[1].question", "unknown question 'Q9' (questions: Q1, Q2, Q3)"),
+    ('kind = "class"', 'kind = "module"', "names[2].kind", 'must be "class" or "function", not \'module\''),
+    ('name = "add"', 'name = "add me"', "names[1].name", "must be a Python name, not 'add me'"),
+    ('signature = "(a, b)"', 'signature = "(a, b"', "names[1].signature",
+     'must be a Python parameter list such as "(x, eps=1e-5)", not \'(a, b\''),
+    ('wall_seconds = 3', 'wall_seconds = 0', "limits.wall_seconds", "must be a positive number, not 0"),
+    ('memory_mb = 512', 'memory_mb = -512', "limits.memory_mb",
+     "must be a positive number, rounded up to a whole number, not -512"),
+    ('[limits]', 'limits = 3\n[unused]', "limits", "must be a [limits] table, not 3"),
+    ('probes = "probes.py"', 'probes = "nowhere.py"', "probes", "{folder}/nowhere.py does not exist"),
+    ('probes = "probes.py"', 'probes = ["probes.py"]', "probes",
+     "must be a file path, relative to grading.toml's folder, not ['probes.py']"),
+    ('probes = "probes.py"', '', "probes", "is required"),
+    ('source = "toy.ipynb"', 'source = "other.ipynb"', "source", "{folder}/other.ipynb does not exist"),
+    ('allowed_imports = ["math"]', 'allowed_imports = "math"', "allowed_imports",
+     "must be a list of module names, not 'math'"),
+    ('allowed_imports = ["math"]', 'allowed_imports = ["math", 3]', "allowed_imports[2]",
+     "must be a module name, not 3"),
+    ('assignment = "toy"', 'assignment = ""', "assignment", "must be a non-empty string, not ''"),
+    ('assignment = "toy"', 'assignment = "  "', "assignment", "must be a non-empty string, not '  '"),
+    ('[limits]', 'limits = ["a long list", "of many items", "shown", "abbreviated", "by", "reprlib", "here"]\n[unused]',
+     "limits", "must be a [limits] table, not ['a long list', 'of many items', 'shown', 'abbreviated', 'by', 'reprlib', ...]"),
     ('points = 3', 'points = 4', "probes", "the probes of question Q2 in probes.py are worth 3 points, but "
                                            "[[questions]] gives it 4"),
-    ('[limits]', '[limits\n', "", "not valid TOML"),
 ]
 
 
-@pytest.mark.parametrize("old, new, key, words", MISTAKES, ids=[m[3][:30] for m in MISTAKES])
-def test_mistakes_name_the_file_and_the_key(toy, old, new, key, words):
+@pytest.mark.parametrize("old, new, key, problem", MISTAKES, ids=[f"{m[2]}: {m[3][:30]}" for m in MISTAKES])
+def test_mistakes_name_the_file_and_the_key(toy, old, new, key, problem):
     edit(toy, old, new)
     with pytest.raises(ConfigError) as raised:
         load_config(toy)
-    message = str(raised.value)
-    assert message.startswith(f"{toy / 'grading.toml'}: {key}"), message
-    assert words in message, message
+    assert str(raised.value) == f"{toy / 'grading.toml'}: {key}: {problem.format(folder=toy)}"
+
+
+def test_invalid_toml_is_a_config_error(toy):
+    edit(toy, "[limits]", "[limits\n")
+    with pytest.raises(ConfigError, match=re.escape(f"{toy / 'grading.toml'}: not valid TOML (")):
+        load_config(toy)
+
+
+def test_questions_are_required_and_not_empty(toy):
+    text = (toy / "grading.toml").read_text()
+    (toy / "grading.toml").write_text(text[:text.index("[[questions]]")])
+    with pytest.raises(ConfigError, match=re.escape("grading.toml: questions: is required")):
+        load_config(toy)
+    (toy / "grading.toml").write_text("questions = []\n" + text[:text.index("[[questions]]")])
+    with pytest.raises(ConfigError, match=re.escape("grading.toml: questions: must be one or more [[questions]] "
+                                                    "tables, not []")):
+        load_config(toy)
+
+
+def test_defaults_fill_what_the_file_leaves_out(toy):
+    text = (toy / "grading.toml").read_text()
+    text = text.replace('title = "Toy assignment"\n', "").replace('title = "Counter"\n', "")
+    text = text.replace('signature = "(a, b)"\n', "").replace("allowed_imports = [\"math\"]\n", "")
+    limits = text[text.index("[limits]"):text.index("[[questions]]")]
+    (toy / "grading.toml").write_text(text.replace(limits, "[limits]\nwall_seconds = 2.5\nmemory_mb = 100.2\n\n"))
+    config = load_config(toy)
+    assert config.title == "toy" and config.questions[1].title == "Q2" and config.names[0].signature is None
+    assert config.allowed_imports == () and config.checks_path is None
+    assert config.limits == Limits(wall_seconds=2.5, memory_mb=101)  # the kernel's limits are whole numbers
+    (toy / "grading.toml").write_text(text.replace(limits, ""))
+    assert load_config(toy).limits == Limits()
+
+
+def test_the_limits_table_has_every_sandbox_limit():
+    assert list(LimitsTable.model_fields) == [field.name for field in dataclasses.fields(Limits)]
+    assert LimitsTable().as_limits() == Limits()
 
 
 @pytest.mark.parametrize("question, words", [
@@ -127,3 +181,43 @@ def test_a_broken_probes_file_is_a_config_error(toy):
 def test_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="grading.toml: cannot read it"):
         load_config(tmp_path)
+
+
+CHECKS = """from autograder.probes import equal, probe
+
+
+@probe({question}, points=7, compare=equal(), hint="add(2, 3) is 5.")
+def add_small_numbers(module, rng):
+    return module.add(2, 3)
+"""
+
+
+def with_checks(toy, question: str):
+    (toy / "checks.py").write_text(CHECKS.format(question=question))
+    edit(toy, 'probes = "probes.py"', 'probes = "probes.py"\nchecks = "checks.py"')
+    return load_config(toy)
+
+
+def test_visible_checks_need_not_add_up_to_the_points(toy):
+    checks = with_checks(toy, '"Q1"').visible_checks()
+    assert [(spec.name, spec.question, spec.points) for spec in checks.probes] == [("add_small_numbers", "Q1", 7)]
+    assert checks.probes_path == toy / "checks.py" and checks.probe_source == (toy / "checks.py").read_text()
+
+
+@pytest.mark.parametrize("question, problem", [
+    ('"Q_TYPO"', "probe add_small_numbers in checks.py is for question 'Q_TYPO', which is not in [[questions]]"),
+    ('"Q3"', "probe add_small_numbers in checks.py is for question 'Q3', which is graded by hand (manual = true)"),
+    ('""', "a probe's question must be a non-empty string such as 'Q2A'"),
+])
+def test_visible_checks_are_checked_like_the_hidden_probes(toy, question, problem):
+    config = with_checks(toy, question)  # the grader's config loads: the checks are read when used
+    with pytest.raises(ConfigError) as raised:
+        config.visible_checks()
+    assert str(raised.value) == f"{toy / 'grading.toml'}: checks: {problem}"
+
+
+def test_a_missing_checks_file_is_a_config_error_even_for_students(toy):
+    edit(toy, 'probes = "probes.py"', 'probes = "probes.py"\nchecks = "checks.py"')
+    with pytest.raises(ConfigError) as raised:
+        load_config(toy, probes=False)
+    assert str(raised.value) == f"{toy / 'grading.toml'}: checks: {toy / 'checks.py'} does not exist"

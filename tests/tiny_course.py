@@ -69,7 +69,7 @@ def square_of_a_negative_number(module, rng):
 MODEL_ANSWER = "Squaring is monotone on the non-negative reals because its derivative 2x is never negative there."
 
 
-def _nbgrader(cell, grade_id, solution=False, grade=False, locked=False, points=None):
+def nbgrader_cell(cell, grade_id, solution=False, grade=False, locked=False, points=None):
     meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
             "solution": solution, "task": False}
     if points is not None:
@@ -80,16 +80,16 @@ def _nbgrader(cell, grade_id, solution=False, grade=False, locked=False, points=
 
 def tiny_notebook():
     return new_notebook(cells=[
-        _nbgrader(new_markdown_cell("# Tiny assignment\nImports go in the first code cell."), "intro", locked=True),
-        _nbgrader(new_code_cell("import math"), "imports", locked=True),
-        _nbgrader(new_code_cell("def square(x):\n    \"\"\"x: a number. Returns x squared.\"\"\"\n"
+        nbgrader_cell(new_markdown_cell("# Tiny assignment\nImports go in the first code cell."), "intro", locked=True),
+        nbgrader_cell(new_code_cell("import math"), "imports", locked=True),
+        nbgrader_cell(new_code_cell("def square(x):\n    \"\"\"x: a number. Returns x squared.\"\"\"\n"
                                 f"    ### BEGIN SOLUTION\n    {SOLUTION_LINE}\n    ### END SOLUTION"),
                   "square", solution=True),
-        _nbgrader(new_code_cell("assert square(2) == 4\n### BEGIN HIDDEN TESTS\n"
+        nbgrader_cell(new_code_cell("assert square(2) == 4\n### BEGIN HIDDEN TESTS\n"
                                 f"{HIDDEN_LINE}\n### END HIDDEN TESTS"),
                   "test_square", grade=True, locked=True, points=1),
-        _nbgrader(new_markdown_cell("Why is squaring monotone for $x \\ge 0$?"), "prompt", locked=True),
-        _nbgrader(new_markdown_cell(MODEL_ANSWER), "why", solution=True, grade=True, points=1),
+        nbgrader_cell(new_markdown_cell("Why is squaring monotone for $x \\ge 0$?"), "prompt", locked=True),
+        nbgrader_cell(new_markdown_cell(MODEL_ANSWER), "why", solution=True, grade=True, points=1),
     ])
 
 
