@@ -43,6 +43,7 @@ from pathlib import Path
 from autograder import grade, paths
 from autograder.sandbox import wire
 from autograder.config import CONFIG_FILE, GradingConfig
+from autograder.errors import AutograderError
 from autograder.extract import extract
 from autograder.notebook import NotebookError, read_notebook
 from autograder.sandbox import Zygote
@@ -53,7 +54,7 @@ FORMAT = 2  # bump when expected.json's layout or meaning changes
 PACKAGE = "nn-course-kit"
 
 
-class BundleError(ValueError):
+class BundleError(AutograderError):
     """A check bundle cannot be written, or its expected values cannot be used (the message says why)."""
 
 

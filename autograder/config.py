@@ -32,7 +32,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import paths
+from autograder import errors, paths
 from autograder.probes import ProbeDefinitionError, ProbeSpec, load_probes
 from autograder.sandbox.limits import Limits
 
@@ -50,7 +50,7 @@ LIMIT_KEYS = {field.name for field in dataclasses.fields(Limits)}
 FRACTIONAL_LIMITS = {"wall_seconds", "cpu_seconds"}
 
 
-class ConfigError(ValueError):
+class ConfigError(errors.AutograderError):
     """grading.toml is wrong; the message names the file and the key."""
 
 

@@ -85,7 +85,7 @@ def test_each_attack_gets_exactly_its_status_and_score(graded, key):
     assignment, case, base, _ = key
     status, score = CASES[key]
     result = graded[(assignment, case)]
-    assert (result.status, result.total) == (status, pytest.approx(score, abs=5e-4))
+    assert (result.status_text, result.total) == (status, pytest.approx(score, abs=5e-4))
     if base == "stub":
         assert result.total == 0
 
