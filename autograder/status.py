@@ -15,7 +15,7 @@ class Status(enum.Enum):
     part of it, which comes before lost points. A student's status is the first that applies."""
 
     GRADER_ERROR = "grader error"  # the grader itself failed on this submission (see grade.log)
-    DUPLICATE_SUBMISSION = "duplicate submission"  # another file gave the same student id: graded, the instructor picks one
+    DUPLICATE_SUBMISSION = "duplicate submission"  # another file gave the same id: each graded, the instructor picks
     UNREADABLE_NOTEBOOK = "unreadable notebook"  # nothing could be graded
     EXCEPTION_AT_IMPORT = "exception at import"  # the extracted module did not load: no probe ran
     CRASHED = "crashed"  # the child died: detail "exit code N" or "signal NAME"

@@ -4,9 +4,10 @@ import sys
 
 import pytest
 
-from autograder import cli, paths
-from autograder.errors import AutograderError, ReferenceSolutionError
+from autograder import bundle, cli, config, discovery, export, grade, paths, probes, release
+from autograder.errors import AutograderError, ReferenceSolutionError, SandboxFailure
 from autograder.notebook import NotebookError
+from autograder.sandbox import SandboxError
 
 
 @pytest.mark.parametrize("error", [NotebookError("Cannot read a.ipynb: it is not valid JSON."),
@@ -48,9 +49,18 @@ def test_an_unexpected_exception_prints_its_traceback(tmp_path):
 
 
 def test_every_error_the_engine_raises_on_purpose_is_an_autograder_error():
-    from autograder import bundle, config, discovery, export, probes, release
-    from autograder.errors import SandboxFailure
     for error in (bundle.BundleError, config.ConfigError, discovery.DiscoveryError, export.ExportError,
                   NotebookError, paths.AssignmentError, probes.ProbeDefinitionError, release.ReleaseError,
                   ReferenceSolutionError, SandboxFailure):
         assert issubclass(error, AutograderError), error
+
+
+def test_a_machine_that_cannot_isolate_submissions_is_one_line(monkeypatch, capsys, tmp_path):
+    def refusing(*args, **kwargs):
+        raise SandboxError("this machine cannot isolate submissions (no user namespaces)")
+
+    monkeypatch.setattr(grade, "Zygote", refusing)
+    assignment = paths.list_assignments()[0]
+    assert cli.main(["grade", assignment, str(tmp_path / "in"), "-o", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == ("autograder grade: this machine cannot isolate submissions "
+                                       "(no user namespaces)\n")
