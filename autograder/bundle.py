@@ -41,6 +41,7 @@ from pathlib import Path
 
 from autograder import grade, paths, versions
 from autograder.config import CONFIG_FILE, GradingConfig
+from autograder.errors import AutograderError
 from autograder.extract import extract
 from autograder.notebook import NotebookError, read_notebook
 from autograder.sandbox import Zygote, wire
@@ -50,7 +51,7 @@ EXPECTED_FILE = "expected.json"
 FORMAT = 2  # bump when expected.json's layout or meaning changes
 
 
-class BundleError(ValueError):
+class BundleError(AutograderError):
     """A check bundle cannot be written, or its expected values cannot be used (the message says why)."""
 
 

@@ -28,7 +28,7 @@ Where the grading config comes from:
 The hidden probes file is never opened.
 
 The run is graded exactly as `autograder grade` grades a submission, so the report gives its status
-in grade's own words (`grade.SEVERITY`): "time limit", "memory limit", "crashed (exit code 0)",
+in grade's own words (`autograder.status`): "time limit", "memory limit", "crashed (exit code 0)",
 "malformed answer", "exception at import", ... or "partial" / "ok" when everything ran.
 
 Exit codes answer "will this notebook grade?", which is what a script gating a hand-in needs:
@@ -59,18 +59,21 @@ from pathlib import Path
 from autograder import bundle, grade, paths
 from autograder.config import CONFIG_FILE, GradingConfig, load_config
 from autograder.extract import Extraction, extract
-from autograder.names import Problem, required_name_problems
-from autograder.notebook import NotebookError, notebook_metadata_assignment, read_notebook
-from autograder.rules import check_rules
-from autograder.sandbox import SandboxError, Zygote
+from autograder.errors import AutograderError, ReferenceSolutionError
+from autograder.names import required_name_problems
+from autograder.notebook import notebook_metadata_assignment, read_notebook
+from autograder.rules import Problem, check_rules
+from autograder.sandbox import Zygote
+from autograder.status import Finding, Status
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CANNOT_CHECK = 0, 1, 2
 NO_EXPECTED_VALUES = "no expected values; ask your instructor"
 
 
 @dataclass(frozen=True)
-class QuestionResult:
-    """The visible checks of one question: passed when every check scored full marks."""
+class QuestionChecks:
+    """The visible checks of one question, as a preview for the student (grade.QuestionResult keeps
+    the points of a graded question): passed when every check scored full marks."""
 
     question: str
     passed: bool
@@ -86,9 +89,9 @@ class CheckReport:
     assignment: str
     assignment_from: str  # "argument" | "check bundle" | "metadata" | "file name"
     problems: list[Problem] = field(default_factory=list)
-    questions: list[QuestionResult] = field(default_factory=list)
+    questions: list[QuestionChecks] = field(default_factory=list)
     checks_note: str = ""  # why the visible checks did not run
-    status: str = ""  # grade's status for the run of the visible checks; "" when they did not run
+    status: Finding | None = None  # grade's status for the run of the visible checks, if they ran
     notes: list[str] = field(default_factory=list)  # from reading the file (encoding guessed, repairs)
 
     @property
@@ -108,7 +111,7 @@ class CheckReport:
             "exit_code": self.exit_code,
             "notes": list(self.notes),
             "problems": [asdict(problem) for problem in self.problems],
-            "checks": {"note": self.checks_note, "status": self.status,
+            "checks": {"note": self.checks_note, "status": self.status.text if self.status else "",
                        "questions": [asdict(q) for q in self.questions]},
         }
 
@@ -128,13 +131,13 @@ class Setting:
 def find_setting(notebook_path: Path, nb, assignment: str | None, root: Path = paths.REPO_ROOT) -> Setting:
     """The grading config of the notebook at `notebook_path`: the check bundle beside it (a student's
     release folder), else the course's `assignments/<a>/grading.toml`, `a` being `assignment` or
-    guessed with `guess_assignment`. Raises ValueError (ConfigError included) when the assignment is
-    unknown, is not the bundle's, or its grading.toml is wrong."""
+    guessed with `guess_assignment`. Raises paths.AssignmentError when the assignment is unknown or
+    is not the bundle's, ConfigError when its grading.toml is wrong."""
     bundled = Path(notebook_path).parent / bundle.BUNDLE_FOLDER / CONFIG_FILE
     if bundled.is_file():
         config = load_config(bundled, root, probes=False)
         if assignment not in (None, config.assignment):
-            raise ValueError(f"the check bundle beside {Path(notebook_path).name} ({bundled.parent}) is for "
+            raise paths.AssignmentError(f"the check bundle beside {Path(notebook_path).name} ({bundled.parent}) is for "
                              f"assignment {config.assignment!r}, not {assignment!r}")
         found_from = "argument" if assignment else "check bundle"
         return Setting(config, found_from, bundled.parent / bundle.EXPECTED_FILE)
@@ -152,7 +155,8 @@ def guess_assignment(notebook_path: Path, nb, root: Path = paths.REPO_ROOT) -> t
 
     The file name matches an assignment when the name appears in it as a whole word, in any case,
     with `-` and spaces read as `_` (`hopfield_batchnorm_jsmith.ipynb`, `jsmith-Hopfield-BatchNorm
-    (1).ipynb`); the longest match wins. Raises ValueError naming the known assignments otherwise.
+    (1).ipynb`); the longest match wins. Raises paths.AssignmentError naming the known assignments
+    otherwise.
     """
     known = paths.list_assignments(root)
     stored = notebook_metadata_assignment(nb)
@@ -164,7 +168,7 @@ def guess_assignment(notebook_path: Path, nb, root: Path = paths.REPO_ROOT) -> t
     if matches:
         return max(matches, key=len), "file name"
     stored_note = f" (its metadata names {stored!r}, which this course does not have)" if stored else ""
-    raise ValueError(f"cannot tell which assignment {Path(notebook_path).name} is{stored_note}; "
+    raise paths.AssignmentError(f"cannot tell which assignment {Path(notebook_path).name} is{stored_note}; "
                      f"pass --assignment, one of: {', '.join(known) or 'none'}")
 
 
@@ -177,8 +181,8 @@ def check_notebook(path, assignment: str | None = None, root: Path = paths.REPO_
     `find_setting`), then run its visible checks unless `run_checks` is False. `zygote`: a running
     sandbox zygote to use (tests share one); by default one is started.
 
-    Raises NotebookError when the notebook cannot be read, ValueError (ConfigError included) when the
-    assignment is unknown or its grading.toml is wrong, SandboxError when the sandbox fails.
+    Raises NotebookError when the notebook cannot be read, paths.AssignmentError or ConfigError when
+    the assignment is unknown or its grading.toml is wrong, SandboxFailure when the sandbox fails.
     """
     path = Path(path)
     notes: list[str] = []
@@ -186,7 +190,7 @@ def check_notebook(path, assignment: str | None = None, root: Path = paths.REPO_
     setting = find_setting(path, nb, assignment, root)
     config = setting.config
     extraction = extract(nb)
-    problems = [Problem(v.cell, v.rule, v.message, v.fix) for v in check_rules(nb, list(config.allowed_imports))]
+    problems = check_rules(nb, list(config.allowed_imports))
     problems += required_name_problems(extraction, nb, config.names)
     report = CheckReport(path, config.assignment, setting.found_from, problems, notes=notes)
     if not run_checks:
@@ -206,20 +210,20 @@ def check_notebook(path, assignment: str | None = None, root: Path = paths.REPO_
 class VisibleChecks:
     """What running the visible checks found."""
 
-    questions: list[QuestionResult]  # one per question that has visible checks
+    questions: list[QuestionChecks]  # one per question that has visible checks
     note: str = ""  # why they could not run
-    status: str = ""  # grade's status for the notebook graded with them; "" when they did not run
+    status: Finding | None = None  # grade's status for the notebook graded with them, if they ran
     problem: Problem | None = None  # the module does not load, or the sandbox stopped the run
 
 
-# How to avoid each way the sandbox stops a run, by the first word(s) of grade's status.
+# How to avoid each way the sandbox stops a run.
 STOPPED_FIXES = {
-    "time limit": "make sure nothing runs for long when the module is imported (a loop in a class body, "
+    Status.TIME_LIMIT: "make sure nothing runs for long when the module is imported (a loop in a class body, "
                   "a call in a default value) and that your functions finish quickly",
-    "memory limit": "build no large data when the module is imported, and check what your functions allocate",
-    "crashed": "remove what ends or kills the process (os._exit, os.kill, os.abort) from the code the "
+    Status.MEMORY_LIMIT: "build no large data when the module is imported, and check what your functions allocate",
+    Status.CRASHED: "remove what ends or kills the process (os._exit, os.kill, os.abort) from the code the "
                "grader keeps",
-    "malformed answer": "do not write to file descriptors your code did not open",
+    Status.MALFORMED_ANSWER: "do not write to file descriptors your code did not open",
 }
 
 
@@ -229,7 +233,7 @@ def run_visible_checks(nb, extraction: Extraction, config: GradingConfig, expect
     with grading's own `grade_notebook`, against the reference's values stored at `expected` (see
     `autograder.bundle`); when there are none for these checks, against the reference solution run
     now, if its notebook is there. The checks are graded as the probes of a copy of `config`, so
-    nothing here reads or needs the hidden probes file. Raises SandboxError when the sandbox fails.
+    nothing here reads or needs the hidden probes file. Raises SandboxFailure when the sandbox fails.
     """
     try:
         checks = config.visible_checks()
@@ -251,18 +255,18 @@ def run_visible_checks(nb, extraction: Extraction, config: GradingConfig, expect
         with grade.running_zygote(zygote, config, allow_weak=True) as running:
             reference = stored or grade.run_reference(checks, running, seed)
             result = grade.grade_notebook(nb, extraction, checks, running, reference, seed)
-    except grade.ReferenceSolutionError as error:
+    except ReferenceSolutionError as error:
         return VisibleChecks([], f"the visible checks could not run (tell your instructor): {error}")
-    questions = [_question_result(q) for q in result.questions if q.probes]
+    questions = [_question_checks(q) for q in result.questions if q.probes]
     return VisibleChecks(questions, note, status=_status(result, questions), problem=_run_problem(result))
 
 
-def _status(result: grade.StudentResult, questions: list[QuestionResult]) -> str:
+def _status(result: grade.StudentResult, questions: list[QuestionChecks]) -> Finding:
     """grade's status for the run. Grade tells "ok" from "partial" by the questions' points, which the
     visible checks need not add up to, so those two are told by whether every check passed."""
-    if result.status not in ("ok", "partial"):
-        return result.status
-    return "ok" if all(question.passed for question in questions) else "partial"
+    if result.problems:
+        return result.finding
+    return Finding(Status.OK if all(question.passed for question in questions) else Status.PARTIAL)
 
 
 def _run_problem(result: grade.StudentResult) -> Problem | None:
@@ -277,19 +281,19 @@ def _run_problem(result: grade.StudentResult) -> Problem | None:
                        "make every definition work without the cells the grader drops (see `autograder extract`)")
     if result.details.get("sandbox", "ok") == "ok":
         return None
-    fix = next((fix for prefix, fix in STOPPED_FIXES.items() if result.status.startswith(prefix)),
-               "make the code the grader keeps (see `autograder extract`) run quickly, with little memory")
+    fix = STOPPED_FIXES.get(result.status, "make the code the grader keeps (see `autograder extract`) run "
+                                           "quickly, with little memory")
     return Problem(None, "run-stopped",
-                   f"When graded, your code is stopped ({result.status}): {result.details['detail']}. "
+                   f"When graded, your code is stopped ({result.status_text}): {result.details['detail']}. "
                    "Every test it had not finished would score 0.", fix)
 
 
-def _question_result(question) -> QuestionResult:
+def _question_checks(question) -> QuestionChecks:
     """A graded question (grade.QuestionResult, its probes being the visible checks) for the report."""
     failed = [probe for probe in question.probes if probe.points < probe.max_points]
     score = sum(p.points for p in question.probes) / sum(p.max_points for p in question.probes)
     messages = list(dict.fromkeys(probe.message or "not full marks" for probe in failed))
-    return QuestionResult(question.id, not failed, round(score, 3), len(question.probes), len(failed), messages)
+    return QuestionChecks(question.id, not failed, round(score, 3), len(question.probes), len(failed), messages)
 
 
 # ----------------------------------------------------------------------------- output
@@ -334,7 +338,7 @@ def format_report(report: CheckReport, colour: bool = False) -> str:
     if report.checks_note:
         lines.append(f"  {report.checks_note}")
     if report.status:
-        lines.append(f"  status as graded: {report.status}")
+        lines.append(f"  status as graded: {report.status.text}")
     width = max((len(result.question) for result in report.questions), default=0)
     for result in report.questions:
         verdict = style.green("pass") if result.passed else style.red("FAIL")
@@ -360,7 +364,7 @@ def main(notebook: Path, assignment: str | None = None, as_json: bool = False,
     """The ``autograder check`` verb: print the report (or one JSON object) and return the exit code."""
     try:
         report = check_notebook(Path(notebook), assignment, root)
-    except (NotebookError, ValueError, SandboxError) as error:
+    except AutograderError as error:
         if as_json:
             print(json.dumps({"notebook": str(notebook), "ok": False, "exit_code": EXIT_CANNOT_CHECK,
                               "error": str(error)}))

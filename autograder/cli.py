@@ -1,10 +1,14 @@
 """The ``autograder`` command: parses arguments and calls one API function per verb.
 
-Each verb imports its module when it runs, so ``autograder --help`` starts instantly.
+Each verb imports its module when it runs, so ``autograder --help`` starts instantly. A failure the
+user can act on (an `AutograderError`) reads as one line and exits 2; anything else is a bug and
+shows its traceback.
 """
 import argparse
 import sys
 from pathlib import Path
+
+from autograder.errors import AutograderError
 
 
 # Kept here rather than imported from autograder.check, so that `--help` imports nothing heavy.
@@ -125,9 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, RuntimeError, OSError) as error:
-        # Known failures (unknown assignment, unreadable notebook, leak, missing tool, failed export)
-        # are ValueError/RuntimeError/OSError subclasses and read as one line.
+    except AutograderError as error:
         print(f"autograder {args.verb}: {error}", file=sys.stderr)
         return 2
 

@@ -18,7 +18,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import paths
+from autograder import errors, paths
 from autograder.probes import ProbeDefinitionError, ProbeSpec, load_probes
 from autograder.sandbox.limits import Limits
 from autograder.schema import GradingFile, Question, RequiredName, SchemaError, parse
@@ -28,7 +28,7 @@ CONFIG_FILE = "grading.toml"
 POINTS_TOLERANCE = 1e-6
 
 
-class ConfigError(ValueError):
+class ConfigError(errors.AutograderError):
     """grading.toml is wrong; the message names the file and the key."""
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from autograder import notebook
+from autograder.errors import AutograderError
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ IGNORED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
 DUPLICATE_MARK = "+"
 
 
-class DiscoveryError(ValueError):
+class DiscoveryError(AutograderError):
     """The submissions cannot be found (the message says where and why)."""
 
 

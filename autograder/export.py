@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.errors import AutograderError
 from autograder.notebook import read_notebook
 from autograder.paths import REPO_ROOT
 
@@ -61,7 +62,7 @@ TYPESET_DONE = re.compile(r'<body\b[^>]*\bdata-typeset="done"')
 MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
 
 
-class ExportError(RuntimeError):
+class ExportError(AutograderError):
     """The PDF could not be made; the message says why and what to do."""
 
 

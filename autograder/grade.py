@@ -17,9 +17,9 @@
 One bad submission never stops the batch: anything unexpected while grading it becomes that
 student's "grader error: ..." status, with the traceback in `grade.log`.
 
-A student's status is the most severe thing that happened, in the order of `SEVERITY` (most
-severe first): what stopped all grading of the notebook comes before what stopped part of it,
-which comes before lost points.
+A student's status is the most severe thing that happened, in the order of `Status` (most severe
+first): what stopped all grading of the notebook comes before what stopped part of it, which comes
+before lost points.
 """
 from __future__ import annotations
 
@@ -39,40 +39,24 @@ from tqdm import tqdm
 from autograder import paths, versions
 from autograder.config import GradingConfig, load_config
 from autograder.discovery import Submission, find_submissions
+from autograder.errors import ReferenceSolutionError, SandboxFailure
 from autograder.extract import KEPT, Extraction, extract
 from autograder.names import required_name_problems
 from autograder.notebook import NotebookError, read_notebook
-from autograder.probes import ReferenceFailure, Verdict, judge
-from autograder.rules import check_rules
+from autograder.probes import Verdict, judge
+from autograder.rules import Problem, check_rules
 from autograder.probe_runs import ProbeRun, run_probes
-from autograder.sandbox import Zygote
+from autograder.sandbox import SandboxError, Zygote
+from autograder.status import Finding, Status
 
 log = logging.getLogger(__name__)
 
-# Statuses, most severe first; a student's status is the first that applies. Those with a detail
-# in brackets or after a colon are matched by this prefix.
-SEVERITY = (
-    "grader error",  # the grader itself failed on this submission (see grade.log)
-    "duplicate submission",  # another file gave the same student id: graded, the instructor picks one
-    "unreadable notebook",  # nothing could be graded
-    "exception at import",  # the extracted module did not load: no probe ran
-    "crashed",  # the child died: (exit code N) or (signal NAME)
-    "memory limit",
-    "time limit",
-    "malformed answer",  # the child sent something the wire format refuses
-    "extraction error",  # a cell did not parse and was skipped: (cell N)
-    "missing name",  # a required class or function is absent: its question's probes did not run
-    "exception in probe",  # some probe raised
-    "partial",  # everything ran, some points lost
-    "ok",  # full marks on the autograded questions
-)
-RESULT_FORMAT = 1  # bump when a result file's meaning changes: old results are then regraded
+RESULT_FORMAT = 2  # bump when a result file's meaning changes: old results are then regraded
 MODULE_NAME = "submission"
 NEEDS_MANUAL_GRADING = "needs manual grading"
-DUPLICATE_SUBMISSION = "duplicate submission"
-
-class ReferenceSolutionError(RuntimeError):
-    """The reference solution, or a probe run on it, fails: grading would be wrong for everyone."""
+# The sandbox's word for a run it stopped (`sandbox.STATUSES`), as a student's status.
+STOPPED = {"time limit": Status.TIME_LIMIT, "memory limit": Status.MEMORY_LIMIT, "crashed": Status.CRASHED,
+           "malformed": Status.MALFORMED_ANSWER}
 
 
 # ---- results --------------------------------------------------------------------------------------
@@ -101,8 +85,7 @@ class QuestionResult:
 class StudentResult:
     student: str
     notebook: str  # the file graded
-    status: str  # the first of `problems`, else "partial" or "ok"
-    problems: list[str]  # every status above "partial" that applies, most severe first
+    problems: list[Finding]  # every status above "partial" that applies, most severe first
     questions: list[QuestionResult]
     extraction: dict  # counts, the entries not kept, the notes from reading the file
     notes: list[str]  # for the student: sandbox verdict, load error, signatures, submission rules
@@ -110,6 +93,22 @@ class StudentResult:
     # For graders: sandbox (its status), detail, exit_code, signal, elapsed, cpu_seconds, stdout_tail,
     # stderr_tail, and load_error {"type", "message"} when the module did not load.
     details: dict = field(default_factory=dict)
+
+    @property
+    def finding(self) -> Finding:
+        """The student's status: the most severe problem, else "partial" or "ok" by the points."""
+        if self.problems:
+            return self.problems[0]
+        return Finding(Status.PARTIAL if self.total < self.max_total else Status.OK)
+
+    @property
+    def status(self) -> Status:
+        return self.finding.status
+
+    @property
+    def status_text(self) -> str:
+        """The status as the reports write it: "crashed (exit code 0)"."""
+        return self.finding.text
 
     @property
     def total(self) -> float:
@@ -124,14 +123,17 @@ class StudentResult:
         return [q for q in self.questions if q.manual]
 
     def to_json(self) -> dict:
-        return {"format": RESULT_FORMAT, **asdict(self)}
+        """The saved result; "status" is the rendered status, for people and scripts reading the file."""
+        return {"format": RESULT_FORMAT, **asdict(self), "status": self.status_text,
+                "problems": [problem.to_json() for problem in self.problems]}
 
     @classmethod
     def from_json(cls, data: dict) -> "StudentResult":
-        fields = {key: value for key, value in data.items() if key != "format"}
+        fields = {key: value for key, value in data.items() if key not in ("format", "status")}
         questions = [QuestionResult(**{**q, "probes": [ProbeResult(**p) for p in q["probes"]]})
                      for q in fields.pop("questions")]
-        return cls(**fields, questions=questions)
+        problems = [Finding.from_json(problem) for problem in fields.pop("problems")]
+        return cls(**fields, problems=problems, questions=questions)
 
 
 @dataclass
@@ -147,11 +149,6 @@ class ClassResult:
     @property
     def assignment(self) -> str:
         return self.config.assignment
-
-
-def severity(status: str) -> int:
-    """The rank of `status` in SEVERITY (0: most severe); details after the prefix are ignored."""
-    return next(rank for rank, prefix in enumerate(SEVERITY) if status.startswith(prefix))
 
 
 # ---- the reference ----------------------------------------------------------------------------
@@ -191,7 +188,7 @@ def run_reference(config: GradingConfig, zygote: Zygote, seed: int) -> Reference
         result = outcome.results.get(spec.name)
         try:
             verdict = judge(spec, result, result)
-        except ReferenceFailure as failure:
+        except ReferenceSolutionError as failure:  # said again with the probe's name first
             raise ReferenceSolutionError(f"probe {spec.name} fails on the reference solution: {failure}") from None
         if verdict.score < 1:
             raise ReferenceSolutionError(f"probe {spec.name} fails on the reference solution: it scores "
@@ -273,9 +270,12 @@ def _with_discovery(result: StudentResult, submission: Submission) -> StudentRes
     """`result` with what finding its file told: those notes first, and the duplicate status."""
     result.notes[:0] = submission.notes
     if submission.duplicate:
-        result.problems = sorted([DUPLICATE_SUBMISSION, *result.problems], key=severity)
-        result.status = result.problems[0]
+        result.problems = _most_severe_first([Finding(Status.DUPLICATE_SUBMISSION), *result.problems])
     return result
+
+
+def _most_severe_first(problems: list[Finding]) -> list[Finding]:
+    return sorted(problems, key=lambda problem: problem.status.rank)
 
 
 def grade_notebook(nb, extraction: Extraction, config: GradingConfig, zygote: Zygote, reference: Reference,
@@ -287,8 +287,8 @@ def grade_notebook(nb, extraction: Extraction, config: GradingConfig, zygote: Zy
     grading.record_extraction(extraction)
     with AST_LOCK:
         # Syntax errors are reported with the extraction; the other rules explain what was dropped.
-        grading.notes += [_with_fix(v) for v in check_rules(nb, list(config.allowed_imports))
-                          if v.rule != "syntax-error"]
+        grading.notes += [_with_fix(problem) for problem in check_rules(nb, list(config.allowed_imports))
+                          if problem.rule != "syntax-error"]
         blocked = grading.check_names(extraction, nb)
     to_run = [spec.name for spec in config.probes if spec.question not in blocked]
     # With no probe left to run, the module is still loaded: whether it loads is part of the grade.
@@ -296,8 +296,8 @@ def grade_notebook(nb, extraction: Extraction, config: GradingConfig, zygote: Zy
     return grading.judge_all(run, blocked, reference)
 
 
-def _with_fix(problem) -> str:
-    """A rule violation or name problem (`.message`, `.fix`) as one sentence for the student."""
+def _with_fix(problem: Problem) -> str:
+    """A problem of the notebook (`rules.Problem`) as one sentence for the student."""
     return f"{problem.message} ({problem.fix})"
 
 
@@ -316,13 +316,13 @@ class _Grading:
 
     def __init__(self, student: str, notebook: str, config: GradingConfig, fingerprint: str):
         self.student, self.notebook, self.config, self.fingerprint = student, notebook, config, fingerprint
-        self.problems: list[str] = []
+        self.problems: list[Finding] = []
         self.notes: list[str] = []
         self.extraction: dict = {}
         self.details: dict = {}
 
     def unreadable(self, reason: str) -> StudentResult:
-        self.problems.append("unreadable notebook")
+        self.problems.append(Finding(Status.UNREADABLE_NOTEBOOK))
         self.notes.append(reason)
         verdicts = {spec.name: Verdict(0.0, "not run: the notebook could not be read") for spec in self.config.probes}
         return self.result(verdicts, {})
@@ -336,7 +336,7 @@ class _Grading:
         cells = sorted({entry.cell for entry in extraction.syntax_errors})
         if cells:
             label = "cell" if len(cells) == 1 else "cells"
-            self.problems.append(f"extraction error ({label} {', '.join(map(str, cells))})")
+            self.problems.append(Finding(Status.EXTRACTION_ERROR, f"{label} {', '.join(map(str, cells))}"))
 
     def check_names(self, extraction: Extraction, nb) -> dict[str, str]:
         """Record missing names and signature differences; return {question: why its probes cannot run}."""
@@ -350,7 +350,7 @@ class _Grading:
                 missing.append(name.name)
                 blocked.setdefault(name.question, _with_fix(problem))
         if missing:
-            self.problems.append(f"missing name {', '.join(missing)}")
+            self.problems.append(Finding(Status.MISSING_NAME, ", ".join(missing)))
         return blocked
 
     def judge_all(self, run: ProbeRun | None, blocked: dict[str, str], reference: Reference) -> StudentResult:
@@ -367,7 +367,7 @@ class _Grading:
             if result is not None and "error" in result:
                 errors[spec.name] = result["error"]
         if errors:
-            self.problems.append("exception in probe")
+            self.problems.append(Finding(Status.EXCEPTION_IN_PROBE))
         return self.result(verdicts, blocked)
 
     def _read_outcome(self, run: ProbeRun) -> str:
@@ -379,21 +379,16 @@ class _Grading:
                         "stdout_tail": outcome.stdout_tail[-2000:], "stderr_tail": outcome.stderr_tail[-2000:]}
         if outcome.status == "ok" and run.load_error:
             error = self.details["load_error"] = run.load_error
-            self.problems.append("exception at import")
+            self.problems.append(Finding(Status.EXCEPTION_AT_IMPORT))
             self.notes.append(f"Your module failed to load: {error['type']}: {error['message']}")
             return f"your module failed to load ({error['type']})"
         if outcome.status == "ok":
             return "your code did not answer this test"
         # A limit or a crash says more than the load error it may have caused.
-        status = {"malformed": "malformed answer", "crashed": self._crash_status(outcome)}.get(outcome.status,
-                                                                                             outcome.status)
-        self.problems.append(status)
-        self.notes.append(f"The grader stopped your code ({status}): {outcome.detail}.")
-        return f"your code was stopped before this test ran ({status})"
-
-    @staticmethod
-    def _crash_status(outcome) -> str:
-        return f"crashed (signal {outcome.signal})" if outcome.signal else f"crashed (exit code {outcome.exit_code})"
+        stopped = Finding(STOPPED[outcome.status], _crash_detail(outcome) if outcome.status == "crashed" else "")
+        self.problems.append(stopped)
+        self.notes.append(f"The grader stopped your code ({stopped.text}): {outcome.detail}.")
+        return f"your code was stopped before this test ran ({stopped.text})"
 
     def result(self, verdicts: dict[str, Verdict], blocked: dict[str, str]) -> StudentResult:
         questions = []
@@ -407,16 +402,17 @@ class _Grading:
             notes = [blocked[question.id]] if question.id in blocked else []
             questions.append(QuestionResult(question.id, question.title, question.points, False,
                                             round(sum(p.points for p in probes), 6), probes, notes))
-        problems = sorted(self.problems, key=severity)
-        result = StudentResult(self.student, self.notebook, "", problems, questions, self.extraction, self.notes,
-                               self.fingerprint, self.details)
-        result.status = problems[0] if problems else "partial" if result.total < result.max_total else "ok"
-        return result
+        return StudentResult(self.student, self.notebook, _most_severe_first(self.problems), questions,
+                             self.extraction, self.notes, self.fingerprint, self.details)
+
+
+def _crash_detail(outcome) -> str:
+    return f"signal {outcome.signal}" if outcome.signal else f"exit code {outcome.exit_code}"
 
 
 def _grader_error(submission: Submission, config: GradingConfig, error: Exception) -> StudentResult:
     grading = _Grading(submission.student, str(submission.path), config, fingerprint="")
-    grading.problems.append(f"grader error: {type(error).__name__}: {error}")
+    grading.problems.append(Finding(Status.GRADER_ERROR, f"{type(error).__name__}: {error}"))
     grading.notes.append("The grader failed on this notebook; your instructor has been told and will grade it again.")
     verdicts = {spec.name: Verdict(0.0, "not run: the grader failed") for spec in config.probes}
     return grading.result(verdicts, {})
@@ -433,7 +429,7 @@ def grade_assignment(assignment: str | GradingConfig, submissions: Path, out_dir
     `zygote`: an already running Zygote to use (tests share one); without one, a Zygote is started
     for the batch, which refuses to run where this machine cannot isolate a child unless
     `allow_weak_sandbox` (every report then says which protections were missing).
-    Raises ConfigError, discovery.DiscoveryError, ReferenceSolutionError or SandboxError before
+    Raises ConfigError, discovery.DiscoveryError, ReferenceSolutionError or SandboxFailure before
     grading anyone.
     """
     config = assignment if isinstance(assignment, GradingConfig) else load_config(assignment, root)
@@ -483,7 +479,7 @@ def _grade_and_save(submission: Submission, batch: _Batch) -> tuple[StudentResul
     except Exception as error:  # noqa: BLE001 - one bad submission must never stop the batch
         log.exception("grader error on %s (%s)", submission.student, submission.path)
         return _grader_error(submission, batch.config, error), False
-    log.info("%s: %s, %g/%g%s", result.student, result.status, result.total, result.max_total,
+    log.info("%s: %s, %g/%g%s", result.student, result.status_text, result.total, result.max_total,
              " (saved result reused)" if reused else "")
     return result, reused
 
@@ -513,9 +509,14 @@ def _batch_log(path: Path):
 
 @contextlib.contextmanager
 def running_zygote(zygote: Zygote | None, config: GradingConfig, allow_weak: bool = False):
-    """`zygote` when given, else a new one with `config`'s limits (see `Zygote` for `allow_weak`)."""
-    if zygote is not None:
-        yield zygote
-        return
-    with Zygote(config.limits, allow_weak=allow_weak) as started:
-        yield started
+    """`zygote` when given, else a new one with `config`'s limits (see `Zygote` for `allow_weak`).
+    A SandboxError, from starting it or from a run in the block, leaves as a SandboxFailure: the
+    sandbox package keeps its own error, and the engine's callers catch AutograderError."""
+    try:
+        if zygote is not None:
+            yield zygote
+            return
+        with Zygote(config.limits, allow_weak=allow_weak) as started:
+            yield started
+    except SandboxError as error:
+        raise SandboxFailure(str(error)) from error

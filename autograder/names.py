@@ -15,17 +15,7 @@ from typing import Iterable
 
 from autograder.config import RequiredName
 from autograder.extract import Extraction, code_cells
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing to fix. `cell` is None when no single cell is at fault (a name never defined)."""
-
-    cell: int | None
-    rule: str  # a rule of autograder.rules, or missing-name | wrong-kind | wrong-signature |
-    # does-not-load | run-stopped (the last two from `autograder check`)
-    message: str
-    fix: str
+from autograder.rules import Problem
 
 
 # ----------------------------------------------------------------------------- required names

@@ -33,6 +33,7 @@ import nbformat
 from nbformat.v4.nbbase import random_cell_id
 from nbformat.v4.rwbase import rejoin_lines, strip_transient
 
+from autograder.errors import AutograderError
 from autograder.json_cost import cost_bound
 
 # The largest notebook file anything in the kit reads or unpacks (outputs are most of a big one).
@@ -44,7 +45,7 @@ CELL_TYPES = ("code", "markdown", "raw")
 OLDEST_CONVERTIBLE, CURRENT = 1, 4
 
 
-class NotebookError(ValueError):
+class NotebookError(AutograderError):
     """A notebook file that cannot be read; the message is one sentence naming the file."""
 
 

@@ -5,7 +5,13 @@ default is the repository this package sits in.
 """
 from pathlib import Path
 
+from autograder.errors import AutograderError
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class AssignmentError(AutograderError):
+    """No such assignment, or which one a notebook is cannot be told; the message names the known ones."""
 
 
 def source_notebook(assignment: str, root: Path = REPO_ROOT) -> Path:
@@ -38,12 +44,12 @@ def list_assignments(root: Path = REPO_ROOT) -> list[str]:
 def resolve_assignments(names: list[str] | None, root: Path = REPO_ROOT) -> list[str]:
     """The assignments a command was asked for (all of them when none are named).
 
-    Raises ValueError naming an unknown assignment and the known ones.
+    Raises AssignmentError naming an unknown assignment and the known ones.
     """
     known = list_assignments(root)
     if not names:
         return known
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"unknown assignment {unknown[0]!r}; known: {', '.join(known) or 'none'}")
+        raise AssignmentError(f"unknown assignment {unknown[0]!r}; known: {', '.join(known) or 'none'}")
     return list(names)

@@ -48,6 +48,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from autograder.errors import AutograderError, ReferenceSolutionError
+
 SPEC_ATTRIBUTE = "__autograder_probe__"
 # Imports that are real when the parent reads a probes file; the rest become placeholders.
 REAL_IN_PARENT = frozenset({"numpy", "autograder"}) | frozenset(sys.stdlib_module_names)
@@ -55,12 +57,8 @@ CHILD_ONLY = frozenset({"autograder.trusted"})  # parts of autograder that impor
 MESSAGES_SHOWN = 3
 
 
-class ProbeDefinitionError(ValueError):
+class ProbeDefinitionError(AutograderError):
     """A probes file that is wrong: the instructor's mistake, never the student's."""
-
-
-class ReferenceFailure(RuntimeError):
-    """The reference solution did not produce a value for a probe that compares with it."""
 
 
 @dataclass(frozen=True)
@@ -160,11 +158,11 @@ def judge(spec: ProbeSpec, student_result: dict | None, reference_result: dict |
           missing_reason: str = "your code was stopped before this test ran") -> Verdict:
     """The verdict on one probe. Results are the child's decoded probe messages
     ({"name", "value"} or {"name", "error"}); None when the child never sent one.
-    Raises ReferenceFailure when there is no reference value to compare with."""
+    Raises ReferenceSolutionError when there is no reference value to compare with."""
     if reference_result is None or "error" in reference_result:
         cause = (f"{reference_result['error']['type']}: {reference_result['error']['message']}"
                  if reference_result else "it did not run")
-        raise ReferenceFailure(f"the reference solution failed probe {spec.name}: {cause}")
+        raise ReferenceSolutionError(f"the reference solution failed probe {spec.name}: {cause}")
     if student_result is None:
         return Verdict(0.0, f"not run: {missing_reason}")
     if "error" in student_result:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import bundle, paths
+from autograder import bundle, errors, paths
 from autograder.config import ConfigError, GradingConfig, config_file, load_config
 from autograder.grade import ReferenceSolutionError
 from autograder.sandbox import Zygote
@@ -34,7 +34,7 @@ _REGION = re.compile(r"^[ \t]*(?:#+|%+)?[ \t]*(BEGIN|END) (SOLUTION|HIDDEN TESTS
 _MIN_SECRET_LINE = 12
 
 
-class ReleaseError(RuntimeError):
+class ReleaseError(errors.AutograderError):
     """A release could not be generated, or would leak solutions or hidden tests."""
 
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.escape import csv_cell, html_template, json_line, markdown_code, markdown_text
-from autograder.grade import NEEDS_MANUAL_GRADING, SEVERITY, ClassResult, StudentResult, severity
+from autograder.grade import NEEDS_MANUAL_GRADING, ClassResult, StudentResult
+from autograder.status import Finding, Status
 
 GRADESCOPE_VISIBILITY = "after_published"  # hidden probes: students see results once grades are out
 GRADESCOPE_OUTPUT_FORMAT = "text"  # shown as written: Gradescope's other formats render HTML or Markdown
@@ -71,7 +72,7 @@ def write_csv(result: ClassResult, path: Path) -> Path:
         for student in result.students:
             scores = {q.id: points(q.points) for q in student.questions}
             writer.writerow([csv_cell(student.student), points(student.total), points(student.max_total),
-                             *(scores.get(q.id, "") for q in result.config.questions), csv_cell(student.status),
+                             *(scores.get(q.id, "") for q in result.config.questions), csv_cell(student.status_text),
                              ";".join(q.id for q in student.manual_pending)])
     return path
 
@@ -79,12 +80,12 @@ def write_csv(result: ClassResult, path: Path) -> Path:
 def class_table(result: ClassResult) -> str:
     """A plain-text table for the terminal: student, score, status; then a summary."""
     rows = [("student", "score", "status")]
-    rows += [(s.student, f"{points(s.total)}/{points(s.max_total)}", s.status) for s in result.students]
+    rows += [(s.student, f"{points(s.total)}/{points(s.max_total)}", s.status_text) for s in result.students]
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     lines = [f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]}" for row in rows]
     lines.insert(1, "-" * len(lines[0]))
-    kinds = [SEVERITY[severity(s.status)] for s in result.students]
-    summary = ", ".join(f"{kinds.count(kind)} {kind}" for kind in reversed(SEVERITY) if kind in kinds)
+    kinds = [s.status for s in result.students]
+    summary = ", ".join(f"{kinds.count(kind)} {kind.value}" for kind in reversed(Status) if kind in kinds)
     lines += ["", f"{len(result.students)} submissions: {summary}."]
     if result.resumed:
         lines.append(f"{len(result.resumed)} unchanged since the last run: their saved results were reused "
@@ -97,17 +98,17 @@ def class_table(result: ClassResult) -> str:
     return "\n".join(lines)
 
 
-# Status codes stay in grades.csv and results/*.json; students read them in plain words.
+# Status codes stay in grades.csv and results/*.json; students read these in plain words (a grader
+# error's detail is for the instructor).
 _STATUS_FOR_STUDENTS = {
-    "exception in probe": "your code raised an error in some tests",
-    "malformed answer": "your code interfered with how test results are reported",
+    Status.GRADER_ERROR: "the grading system failed on this notebook; your instructor will look at it",
+    Status.EXCEPTION_IN_PROBE: "your code raised an error in some tests",
+    Status.MALFORMED_ANSWER: "your code interfered with how test results are reported",
 }
 
 
-def status_for_students(status: str) -> str:
-    if status.startswith("grader error"):
-        return "the grading system failed on this notebook; your instructor will look at it"
-    return _STATUS_FOR_STUDENTS.get(status, status)
+def status_for_students(finding: Finding) -> str:
+    return _STATUS_FOR_STUDENTS.get(finding.status, finding.text)
 
 
 # ---- Gradescope and Autolab ------------------------------------------------------------------
@@ -118,7 +119,7 @@ def gradescope_results(student: StudentResult) -> dict:
               "output": "\n".join(_question_lines(q)), "output_format": GRADESCOPE_OUTPUT_FORMAT,
               "visibility": GRADESCOPE_VISIBILITY}
              for q in student.questions if not q.manual]
-    output = [f"Status: {status_for_students(student.status)}", *student.notes]
+    output = [f"Status: {status_for_students(student.finding)}", *student.notes]
     output += [f"{q.id} ({points(q.max_points)} points) {NEEDS_MANUAL_GRADING}" for q in student.manual_pending]
     return {"score": student.total, "output": "\n".join(output), "output_format": GRADESCOPE_OUTPUT_FORMAT,
             "visibility": GRADESCOPE_VISIBILITY, "tests": tests}
@@ -156,7 +157,7 @@ def _question_lines(question) -> list[str]:
 def feedback_sections(student: StudentResult) -> list[Section]:
     """What a student's feedback says, in order, independent of the output format."""
     overview = Section("Summary", f"Autograded score: {points(student.total)} / {points(student.max_total)} "
-                                  f"(status: {status_for_students(student.status)}).",
+                                  f"(status: {status_for_students(student.finding)}).",
                        [(note, "") for note in student.notes])
     sections = [overview]
     for question in student.questions:

@@ -1,7 +1,7 @@
 """Check the submission rules the course states, so a student learns before grading what the
 extractor would do to their notebook.
 
-Rules (each `Violation` names its cell, counted from 1 among all cells, markdown included):
+Rules (each `Problem` names its cell, counted from 1 among all cells, markdown included):
 - `syntax-error`: a code cell does not parse, so the grader skips it and everything it defines.
 - `imports-first-cell`: a top-level import outside the first code cell (the first one that is not
   blank). Imports inside a function belong to the function and are not flagged.
@@ -24,33 +24,37 @@ from autograder.extract import CodeCell, code_cells
 
 
 @dataclass(frozen=True)
-class Violation:
-    cell: int
-    rule: str
+class Problem:
+    """One thing to fix in a student's notebook, here or in `autograder.names`. `cell` is None when
+    no single cell is at fault (a name never defined)."""
+
+    cell: int | None
+    rule: str  # a rule above, or missing-name | wrong-kind | wrong-signature (`autograder.names`) |
+    # does-not-load | run-stopped (`autograder check`)
     message: str
     fix: str
 
 
-def check_rules(nb, allowed_imports: list[str] | None = None) -> list[Violation]:
-    """Every rule violation in `nb`, in cell order (within a cell: the rules in the order above)."""
+def check_rules(nb, allowed_imports: list[str] | None = None) -> list[Problem]:
+    """Every broken rule in `nb`, in cell order (within a cell: the rules in the order above)."""
     cells = code_cells(nb)
     first = next((code.cell for code in cells if code.original.strip()), None)
-    violations: list[Violation] = []
+    problems: list[Problem] = []
     for code in cells:
         if code.error:
-            violations.append(_syntax_error(code))
+            problems.append(_syntax_error(code))
             continue
         if code.cell != first:
-            violations += _imports_outside_first_cell(code, first)
-        violations += _impure_definition_cell(code)
+            problems += _imports_outside_first_cell(code, first)
+        problems += _impure_definition_cell(code)
         if allowed_imports:
-            violations += _imports_not_allowed(code, set(allowed_imports) | {"__future__"})
-    return violations
+            problems += _imports_not_allowed(code, set(allowed_imports) | {"__future__"})
+    return problems
 
 
-def _syntax_error(code: CodeCell) -> Violation:
+def _syntax_error(code: CodeCell) -> Problem:
     line = code.error.line
-    return Violation(
+    return Problem(
         code.cell,
         "syntax-error",
         f"Cell {code.cell} does not parse (line {line}: {code.error_message}), "
@@ -70,24 +74,24 @@ def _modules(node: ast.Import | ast.ImportFrom) -> list[str]:
     return [alias.name.split(".")[0] for alias in node.names]
 
 
-def _imports_outside_first_cell(code: CodeCell, first: int) -> list[Violation]:
-    violations = []
+def _imports_outside_first_cell(code: CodeCell, first: int) -> list[Problem]:
+    problems = []
     for statement in code.statements:
         if statement.kind != "import":
             continue
         for node in _import_nodes(statement.node):
             modules = ", ".join(f"`{m}`" for m in _modules(node)) or "a module"
-            violations.append(Violation(
+            problems.append(Problem(
                 code.cell,
                 "imports-first-cell",
                 f"Cell {code.cell} imports {modules} on line {node.lineno}; every import belongs in the "
                 f"first code cell (cell {first}).",
                 f"move `{ast.unparse(node)}` to the first code cell (cell {first})",
             ))
-    return violations
+    return problems
 
 
-def _impure_definition_cell(code: CodeCell) -> list[Violation]:
+def _impure_definition_cell(code: CodeCell) -> list[Problem]:
     statements = code.statements
     defined = [s.names[0] for s in statements if s.kind in ("function", "class")]
     dropped = [(e.line, e.text, e.reason) for e in code.top_level_removals]
@@ -96,7 +100,7 @@ def _impure_definition_cell(code: CodeCell) -> list[Violation]:
         return []
     listed = "; ".join(f"line {line} `{text}` ({reason})" for line, text, reason in sorted(dropped))
     names = ", ".join(f"`{name}`" for name in defined)
-    return [Violation(
+    return [Problem(
         code.cell,
         "definition-cell-purity",
         f"Cell {code.cell} defines {names} but also runs other code, which the grader drops: {listed}.",
@@ -104,17 +108,17 @@ def _impure_definition_cell(code: CodeCell) -> list[Violation]:
     )]
 
 
-def _imports_not_allowed(code: CodeCell, allowed: set[str]) -> list[Violation]:
-    violations = []
+def _imports_not_allowed(code: CodeCell, allowed: set[str]) -> list[Problem]:
+    problems = []
     listed = ", ".join(sorted(allowed - {"__future__"}))
     for node in _import_nodes(code.tree):
         for module in _modules(node):
             if module not in allowed:
-                violations.append(Violation(
+                problems.append(Problem(
                     code.cell,
                     "import-not-allowed",
                     f"Cell {code.cell} imports `{module}` on line {node.lineno}, which this assignment "
                     f"does not allow (allowed: {listed}).",
                     f"remove `{ast.unparse(node)}` and use only {listed}",
                 ))
-    return violations
+    return problems

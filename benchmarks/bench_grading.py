@@ -85,7 +85,7 @@ def time_autograder(students: list[tuple[str, Path]], jobs: int, work: Path) -> 
         total = time.perf_counter() - start
     finally:
         grade.grade_submission = untimed
-    statuses = sorted({student.status for student in result.students})
+    statuses = sorted({student.status_text for student in result.students})
     log(f"autograder: {len(result.students)} graded in {total:.1f} s; statuses: {', '.join(statuses)}")
     return times, total
 

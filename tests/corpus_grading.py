@@ -44,7 +44,7 @@ def grade_corpus(assignment: str, folder: Path, out: Path, zygote: Zygote, **opt
 
 def grades(result: grade.ClassResult) -> dict[str, list]:
     """{student: [status, autograded total]}."""
-    return {student.student: [student.status, student.total] for student in result.students}
+    return {student.student: [student.status_text, student.total] for student in result.students}
 
 
 def grade_everything(out: Path) -> dict[str, dict[str, list]]:

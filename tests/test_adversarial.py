@@ -138,8 +138,8 @@ def test_a_mistake_behind_an_attack_fails_exactly_the_probes_meant_for_it(graded
 @pytest.mark.parametrize("attack", corpus.ATTACKS, ids=ATTACK_IDS)
 def test_each_attack_gets_its_grade(graded, attack):
     result = student(graded, attack)
-    assert attack.expected.allows(result.status, result.total), (
-        f"{attack.student}: got {result.status}, {result.total:g}; expected {attack.expected.describe()}")
+    assert attack.expected.allows(result.status_text, result.total), (
+        f"{attack.student}: got {result.status_text}, {result.total:g}; expected {attack.expected.describe()}")
 
 
 # ---- nothing secret in any report --------------------------------------------------------------------
@@ -189,7 +189,7 @@ def test_the_zygote_survives_the_corpus(graded, zygote, tmp_path):
     submissions.mkdir()
     shutil.copy(corpus.CORRECT[corpus.HOPFIELD], submissions / "control.ipynb")
     result = grade_folder(corpus.HOPFIELD, submissions, tmp_path / "out", zygote)
-    assert [(s.student, s.status, s.total) for s in result.students] == [("control", "ok", 8)]
+    assert [(s.student, s.status_text, s.total) for s in result.students] == [("control", "ok", 8)]
 
 
 # ---- ingestion ---------------------------------------------------------------------------------------
@@ -208,7 +208,7 @@ def moodle_zip(path: Path, members: dict[str, Path]) -> Path:
 
 
 def rows(result) -> dict[str, tuple[str, float]]:
-    return {s.student: (s.status, s.total) for s in result.students}
+    return {s.student: (s.status_text, s.total) for s in result.students}
 
 
 def test_a_file_named_after_a_classmate_is_graded_as_its_sender(zygote, tmp_path):

@@ -19,8 +19,8 @@ import nbformat
 import nbformat.v4 as v4
 import pytest
 
-from autograder import bundle, check, paths, release
-from autograder.check import Problem, QuestionResult, check_notebook
+from autograder import bundle, check, grade, paths, release
+from autograder.check import Problem, QuestionChecks, check_notebook
 from autograder.notebook import NotebookError
 from autograder.sandbox import Limits, SandboxError, Zygote
 
@@ -303,7 +303,7 @@ def zygote(course):
 
 def test_visible_checks_pass_per_question(course, tmp_path, zygote):
     report = check_notebook(write(tmp_path, notebook()), root=course, zygote=zygote)
-    assert report.questions == [QuestionResult("Q1", True, 1.0, 2, 0, []), QuestionResult("Q2", True, 1.0, 1, 0, [])]
+    assert report.questions == [QuestionChecks("Q1", True, 1.0, 2, 0, []), QuestionChecks("Q2", True, 1.0, 1, 0, [])]
     assert (report.checks_note, report.exit_code) == ("", 0)
 
 
@@ -311,13 +311,13 @@ def test_failing_visible_checks_are_shown_but_do_not_change_the_exit_code(course
     # `^` is exclusive or, not a power: wrong for integers, an error for float arrays.
     report = check_notebook(write(tmp_path, notebook({4: SQUARE.replace("x * x", "x ^ 2")})),
                             root=course, zygote=zygote)
-    assert (report.problems, report.status, report.exit_code) == ([], "exception in probe", 0)
+    assert (report.problems, report.status.text, report.exit_code) == ([], "exception in probe", 0)
     q1, q2 = report.questions
     assert (q1.question, q1.passed, q1.score, q1.checks, q1.failed) == ("Q1", False, 0.0, 2, 2)
     assert q1.messages[0] == "your value differs from the expected value. square of a whole number is not right."
     assert q1.messages[1].startswith("your code raised TypeError: ")
     assert q1.messages[1].endswith(". square must work element by element on arrays.")
-    assert q2 == QuestionResult("Q2", True, 1.0, 1, 0, [])
+    assert q2 == QuestionChecks("Q2", True, 1.0, 1, 0, [])
     text = check.format_report(report)
     assert "\n  Q1  FAIL  0/2 checks\n      - your value differs from the expected value." in text
     assert "\n  Q2  pass  1/1 checks\n" in text
@@ -345,7 +345,7 @@ def test_a_module_that_fails_to_load_is_a_problem(course, tmp_path, zygote):
         "The extracted module fails when it is imported (NameError: name 'undefined_size' is not defined), "
         "so every autograded question would score 0.",
         "make every definition work without the cells the grader drops (see `autograder extract`)")]
-    assert (report.status, report.exit_code) == ("exception at import", 1)
+    assert (report.status.text, report.exit_code) == ("exception at import", 1)
     assert [(q.question, q.passed, q.messages) for q in report.questions] == [
         ("Q1", False, ["not run: your module failed to load (NameError)"]),
         ("Q2", False, ["not run: your module failed to load (NameError)"])]
@@ -435,7 +435,7 @@ def test_the_stored_expected_values_judge_a_wrong_answer(handed_out, tmp_path, z
     q1, q2 = report.questions
     assert (q1.question, q1.passed, q1.checks, q1.failed) == ("Q1", False, 2, 2)
     assert q1.messages[0] == "your value differs from the expected value. square of a whole number is not right."
-    assert q2 == QuestionResult("Q2", True, 1.0, 1, 0, [])
+    assert q2 == QuestionChecks("Q2", True, 1.0, 1, 0, [])
 
 
 def test_without_expected_values_the_checks_say_to_ask_the_instructor(handed_out, tmp_path, zygote):
@@ -504,20 +504,20 @@ def test_a_notebook_whose_run_would_stop_exits_1_with_grades_status(handed_out, 
     report = check_notebook(path, root=tmp_path, zygote=zygote)
     [problem] = report.problems
     assert problem.rule == rule and problem.message in out
-    assert (report.status, report.to_json()["checks"]["status"]) == (status, status)
+    assert (report.status.text, report.to_json()["checks"]["status"]) == (status, status)
     assert not any(question.passed for question in report.questions)
 
 
 def test_the_small_limits_let_a_harmless_notebook_grade(handed_out, tmp_path, zygote):
     report = check_notebook(write(tight_copy(handed_out, tmp_path), scaler_running_at_import("pass")),
                             root=tmp_path, zygote=zygote)
-    assert (report.problems, report.status, report.exit_code) == ([], "ok", 0)
+    assert (report.problems, report.status.text, report.exit_code) == ([], "ok", 0)
 
 
 def test_a_sandbox_that_fails_means_the_notebook_could_not_be_checked(course, tmp_path, monkeypatch, capsys):
     def failing(*args, **kwargs):
         raise SandboxError("the sandbox zygote did not start: it exited")
 
-    monkeypatch.setattr(check, "check_notebook", failing)
+    monkeypatch.setattr(grade, "Zygote", failing)  # the zygote check starts for itself
     assert check.main(write(tmp_path, notebook()), root=course) == 2
     assert capsys.readouterr().err == "cannot check: the sandbox zygote did not start: it exited\n"

@@ -13,9 +13,10 @@ import pytest
 from autograder import grade, versions
 from autograder.config import load_config
 from autograder.discovery import DiscoveryError, find_submissions
-from autograder.grade import (SEVERITY, ReferenceSolutionError, StudentResult, batch_seed, grade_assignment,
-                              severity)
+from autograder.errors import ReferenceSolutionError
+from autograder.grade import RESULT_FORMAT, StudentResult, batch_seed, grade_assignment
 from autograder.sandbox import Zygote
+from autograder.status import Finding, Status
 from toy_submissions import ANSWERS, COUNTER_CELL, TOY, copy_toy, write_submission
 
 
@@ -74,7 +75,7 @@ def scores(student: StudentResult) -> dict:
 def test_correct_submission_gets_full_marks(graded_class):
     result, students = graded_class
     correct = students["correct"]
-    assert correct.status == "ok" and correct.problems == []
+    assert correct.status_text == "ok" and correct.problems == []
     assert scores(correct) == {"Q1": 2, "Q2": 3, "Q3": None}
     assert correct.total == correct.max_total == 5
     assert all(p.message == "" for q in correct.questions for p in q.probes)
@@ -83,7 +84,7 @@ def test_correct_submission_gets_full_marks(graded_class):
 
 def test_wrong_function_loses_its_points_only(graded_class):
     wrong = graded_class[1]["wrong_add"]
-    assert wrong.status == "partial" and wrong.problems == []
+    assert wrong.status_text == "partial" and wrong.problems == []
     assert scores(wrong) == {"Q1": 0, "Q2": 3, "Q3": None}
     messages = " ".join(p.message for p in wrong.questions[0].probes)
     assert "add(a, b) should return the sum of a and b." in messages  # the probe's hint
@@ -91,8 +92,9 @@ def test_wrong_function_loses_its_points_only(graded_class):
 
 def test_syntax_error_names_the_cell_and_the_rest_is_graded(graded_class):
     broken = graded_class[1]["syntax_error"]
-    assert broken.status == f"extraction error (cell {COUNTER_CELL})"
-    assert broken.problems == [f"extraction error (cell {COUNTER_CELL})", "missing name Counter"]
+    assert broken.status_text == f"extraction error (cell {COUNTER_CELL})"
+    assert broken.problems == [Finding(Status.EXTRACTION_ERROR, f"cell {COUNTER_CELL}"),
+                               Finding(Status.MISSING_NAME, "Counter")]
     assert scores(broken) == {"Q1": 2, "Q2": 0, "Q3": None}
     assert f"Cell {COUNTER_CELL} defines `Counter` but does not parse" in broken.questions[1].notes[0]
     skipped = [e for e in broken.extraction["entries"] if e["action"] == "skipped"]
@@ -101,7 +103,7 @@ def test_syntax_error_names_the_cell_and_the_rest_is_graded(graded_class):
 
 def test_missing_name_blocks_only_its_question(graded_class):
     missing = graded_class[1]["missing_name"]
-    assert missing.status == "missing name add"
+    assert missing.status_text == "missing name add"
     assert scores(missing) == {"Q1": 0, "Q2": 3, "Q3": None}
     assert "rename `Add` to `add`" in missing.questions[0].notes[0]
     assert all(p.message.startswith("not run") for p in missing.questions[0].probes)
@@ -109,7 +111,7 @@ def test_missing_name_blocks_only_its_question(graded_class):
 
 def test_module_that_does_not_load(graded_class):
     student = graded_class[1]["import_error"]
-    assert student.status == "exception at import"
+    assert student.status_text == "exception at import"
     assert student.total == 0
     assert any("NameError" in note and "NotDefinedAnywhere" in note for note in student.notes)
     assert student.details["load_error"]["type"] == "NameError"
@@ -117,7 +119,7 @@ def test_module_that_does_not_load(graded_class):
 
 def test_endless_loop_hits_the_time_limit(graded_class):
     student = graded_class[1]["endless_loop"]
-    assert student.status == "time limit"
+    assert student.status_text == "time limit"
     assert student.details["sandbox"] == "time limit"
     # Every probe of add() loops and is stopped; the counter's probes, run again without them, count.
     assert all("stopped while running this test (time limit)" in p.message for p in student.questions[0].probes)
@@ -126,7 +128,7 @@ def test_endless_loop_hits_the_time_limit(graded_class):
 
 def test_exception_in_a_probe_costs_that_probe(graded_class):
     student = graded_class[1]["probe_exception"]
-    assert student.status == "exception in probe"
+    assert student.status_text == "exception in probe"
     resets = student.questions[1].probes[1]
     assert resets.name == "counter_resets" and resets.points == 0
     assert "your code raised ValueError: reset is not written yet" in resets.message
@@ -135,28 +137,45 @@ def test_exception_in_a_probe_costs_that_probe(graded_class):
 
 def test_crash_and_memory_limit(graded_class):
     students = graded_class[1]
-    assert students["exits"].status == "crashed (exit code 3)"
-    assert students["memory_hog"].status == "memory limit"
+    assert students["exits"].status_text == "crashed (exit code 3)"
+    assert students["memory_hog"].status_text == "memory limit"
     assert students["memory_hog"].total == 3  # Counter still graded after add's MemoryError
 
 
 def test_unreadable_notebook(graded_class):
     student = graded_class[1]["unreadable"]
-    assert student.status == "unreadable notebook" and student.total == 0
+    assert student.status_text == "unreadable notebook" and student.total == 0
     assert "not valid JSON" in student.notes[0]
 
 
-def test_every_status_is_ranked_and_results_are_saved(graded_class):
+def test_results_are_saved_with_the_rendered_status_and_read_back_the_same(graded_class):
     result, students = graded_class
     assert [s.student for s in result.students] == sorted(students)
     for student in result.students:
-        assert severity(student.status) < len(SEVERITY)
         saved = json.loads((result.out_dir / "results" / f"{student.student}.json").read_text())
+        assert (saved["format"], saved["status"]) == (RESULT_FORMAT, student.status_text)
         assert StudentResult.from_json(saved) == student
-    assert severity("grader error: x") < severity("time limit") < severity("extraction error (cell 2)") \
-        < severity("partial") < severity("ok")
+    saved = json.loads((result.out_dir / "results" / "syntax_error.json").read_text())
+    assert saved["problems"] == [{"status": "extraction error", "detail": f"cell {COUNTER_CELL}"},
+                                 {"status": "missing name", "detail": "Counter"}]
     log = (result.out_dir / "grade.log").read_text()
     assert "correct: ok, 5/5" in log
+    assert f"syntax_error: extraction error (cell {COUNTER_CELL}), 2/5" in log
+
+
+def test_a_saved_result_of_an_older_format_or_an_unknown_status_is_graded_again(tmp_path, zygote, config):
+    write_submission(tmp_path / "in" / "alice.ipynb", "exits")
+    grade_assignment(config, tmp_path / "in", tmp_path / "out", progress=False, zygote=zygote)
+    saved_file = tmp_path / "out" / "results" / "alice.json"
+    saved = json.loads(saved_file.read_text())
+    assert saved["problems"] == [{"status": "crashed", "detail": "exit code 3"}]
+    older = {**saved, "format": RESULT_FORMAT - 1}
+    unknown = {**saved, "problems": [{"status": "crashed (exit code 3)", "detail": ""}]}  # format 1's spelling
+    for damaged in (older, unknown):
+        saved_file.write_text(json.dumps(damaged))
+        again = grade_assignment(config, tmp_path / "in", tmp_path / "out", progress=False, zygote=zygote)
+        assert (again.resumed, again.students[0].status_text) == ([], "crashed (exit code 3)")
+        assert json.loads(saved_file.read_text())["problems"] == saved["problems"]
 
 
 def test_grader_error_is_one_students_status(tmp_path, zygote, config, monkeypatch):
@@ -174,7 +193,7 @@ def test_grader_error_is_one_students_status(tmp_path, zygote, config, monkeypat
     nbformat.write(bob, tmp_path / "in" / "bob.ipynb")
     monkeypatch.setattr(grade, "extract", extract_failing_for_bob)
     result = grade_assignment(config, tmp_path / "in", tmp_path / "out", progress=False, zygote=zygote)
-    statuses = {s.student: s.status for s in result.students}
+    statuses = {s.student: s.status_text for s in result.students}
     assert statuses == {"alice": "ok", "bob": "grader error: KeyError: 'a bug in the grader'"}
     assert "Traceback" in (tmp_path / "out" / "grade.log").read_text()
     assert not (tmp_path / "out" / "results" / "bob.json").exists()  # retried on the next run
@@ -198,7 +217,7 @@ def test_resume_skips_graded_submissions_and_force_regrades(tmp_path, counting, 
     write_submission(submissions / "bob.ipynb", "correct")  # bob hands in again
     changed = grade_assignment(config, submissions, out, progress=False, zygote=counting)
     assert counting.runs == 6 and changed.resumed == ["alice"]
-    assert {s.student: s.status for s in changed.students} == {"alice": "ok", "bob": "ok"}
+    assert {s.student: s.status_text for s in changed.students} == {"alice": "ok", "bob": "ok"}
 
     forced = grade_assignment(config, submissions, out, force=True, progress=False, zygote=counting)
     assert counting.runs == 9 and forced.resumed == []
@@ -264,7 +283,7 @@ def test_nbgrader_layout(tmp_path, counting, config):
                                                          ("carol", "toy.ipynb")]
     assert "holds 2 notebooks and none is named toy.ipynb" in found[2].problem
     result = grade_assignment(config, course / "submitted", tmp_path / "out", progress=False, zygote=counting)
-    assert {s.student: s.status for s in result.students} == {
+    assert {s.student: s.status_text for s in result.students} == {
         "alice": "ok", "bob": "partial", "carol": "unreadable notebook"}
 
 
@@ -290,7 +309,7 @@ def test_lms_zip_is_graded_under_the_lms_ids_whatever_the_files_are_named(tmp_pa
     })
     result = grade_assignment(config, archive, tmp_path / "out", progress=False, zygote=counting)
     students = {s.student: s for s in result.students}
-    assert {student: s.status for student, s in students.items()} == {jane: "partial", bob: "ok", "carol": "ok"}
+    assert {student: s.status_text for student, s in students.items()} == {jane: "partial", bob: "ok", "carol": "ok"}
     assert students["carol"].notes[0] == ("toy_carol.ipynb in the archive is not named as Moodle, Canvas, "
                                           "Blackboard name submissions; its student id comes from its file name.")
     assert sorted(p.name for p in (tmp_path / "out" / "unpacked").iterdir()) == sorted(
@@ -302,10 +321,10 @@ def test_duplicate_ids_are_each_graded_and_marked(tmp_path, counting, config):
     write_submission(tmp_path / "in" / "alice-toy.ipynb", "wrong_add")
     result = grade_assignment(config, tmp_path / "in", tmp_path / "out", progress=False, zygote=counting)
     first, second = result.students
-    assert (first.student, first.status, first.problems, first.total) == (
-        "alice+1", "duplicate submission", ["duplicate submission"], 3)
-    assert (second.student, second.status, second.problems, second.total) == (
-        "alice+2", "duplicate submission", ["duplicate submission"], 5)
+    assert (first.student, first.status_text, first.problems, first.total) == (
+        "alice+1", "duplicate submission", [Finding(Status.DUPLICATE_SUBMISSION)], 3)
+    assert (second.student, second.status_text, second.problems, second.total) == (
+        "alice+2", "duplicate submission", [Finding(Status.DUPLICATE_SUBMISSION)], 5)
     assert first.notebook.endswith("alice-toy.ipynb") and "toy_alice.ipynb" in first.notes[0]
     assert sorted(p.name for p in (tmp_path / "out" / "results").iterdir()) == ["alice+1.json", "alice+2.json"]
     again = grade_assignment(config, tmp_path / "in", tmp_path / "out", progress=False, zygote=counting)
@@ -320,7 +339,7 @@ def test_a_link_to_the_reference_scores_nothing(tmp_path, counting, config):
     log = (tmp_path / "out" / "grade.log").read_text()
     assert "passed over 1 entry (not a notebook nor a folder holding toy/)" in log
     mallory = {s.student: s for s in result.students}["mallory"]
-    assert (mallory.status, mallory.total) == ("unreadable notebook", 0)
+    assert (mallory.status_text, mallory.total) == ("unreadable notebook", 0)
     assert "toy_mallory.ipynb is a symbolic link, not graded" in mallory.notes[0]
     assert counting.runs == 2  # the reference and alice: the link was never read
 

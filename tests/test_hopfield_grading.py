@@ -124,14 +124,14 @@ def test_the_table_covers_every_sample_and_agrees_with_expected_md():
 def test_each_sample_gets_its_status_and_score(students, student):
     status, score = EXPECTED[student]
     result = students[student]
-    assert (result.status, result.max_total) == (status, 8)
+    assert (result.status_text, result.max_total) == (status, 8)
     assert result.total == pytest.approx(score, abs=5e-4)
 
 
 def test_correct_work_and_the_reference_get_full_marks_on_every_probe(students):
     full = [name for name, (status, _) in EXPECTED.items() if status == "ok"] + [REFERENCE_ID]
     for name in full:
-        assert students[name].status == "ok", name
+        assert students[name].status_text == "ok", name
         for probe in _probes(students[name]).values():
             assert (probe.points, probe.message) == (probe.max_points, ""), (name, probe.name)
 

@@ -209,7 +209,7 @@ def test_every_sample_notebook_is_in_the_expected_table():
 
 
 def test_every_sample_gets_its_expected_status_and_score(graded):
-    assert {student: (result.status, result.total) for student, result in graded.items()} == _expected_table()
+    assert {student: (result.status_text, result.total) for student, result in graded.items()} == _expected_table()
 
 
 def _probe_scores(student_result) -> dict[str, float]:

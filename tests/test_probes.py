@@ -7,8 +7,9 @@ import textwrap
 import numpy as np
 import pytest
 
+from autograder.errors import ReferenceSolutionError
 from autograder.paths import REPO_ROOT
-from autograder.probes import (Comparator, ProbeDefinitionError, ProbeSpec, ReferenceFailure, Verdict, allclose,
+from autograder.probes import (Comparator, ProbeDefinitionError, ProbeSpec, Verdict, allclose,
                                check, equal, every_item, judge, load_probes, probe, raised)
 
 PROBES_FILE = '''
@@ -238,9 +239,9 @@ def test_judge_reports_a_probe_error_and_a_missing_result():
 
 
 def test_judge_always_needs_a_reference_value():
-    with pytest.raises(ReferenceFailure, match="reference solution failed probe p: KeyError: 'x'"):
+    with pytest.raises(ReferenceSolutionError, match="reference solution failed probe p: KeyError: 'x'"):
         judge(spec(equal()), {"name": "p", "value": 1}, {"name": "p", "error": {"type": "KeyError", "message": "'x'"}})
-    with pytest.raises(ReferenceFailure, match="it did not run"):
+    with pytest.raises(ReferenceSolutionError, match="it did not run"):
         judge(spec(check(lambda v, r: v == r)), {"name": "p", "value": 1}, None)
     assert judge(spec(check(lambda v, r: v == r)), {"name": "p", "value": 1}, {"name": "p", "value": 1}) == \
         Verdict(1.0, "")

@@ -253,7 +253,7 @@ def test_an_assignment_without_a_grading_folder_is_released_without_a_bundle(tmp
 
 
 def test_unknown_assignment_is_a_clear_error(course):
-    with pytest.raises(ValueError, match="unknown assignment 'nope'; known: tiny"):
+    with pytest.raises(paths.AssignmentError, match="unknown assignment 'nope'; known: tiny"):
         paths.resolve_assignments(["nope"], course)
 
 

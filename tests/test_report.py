@@ -17,6 +17,7 @@ from autograder.grade import ClassResult, ProbeResult, QuestionResult, StudentRe
 from autograder.report import (autolab_line, class_table, feedback_sections, gradescope_results, render_html,
                                render_markdown, status_for_students, write_csv, write_reports)
 from autograder.sandbox import Zygote
+from autograder.status import Finding, Status
 from toy_submissions import COUNTER_CELL, EXPERIMENT_CELL, REFERENCE_VALUE, TOY, write_submission
 
 STUDENTS = {"alice": "correct", "bob": "wrong_add", "carol": "syntax_error", "mallory": "script_in_code"}
@@ -124,9 +125,12 @@ def test_class_table(graded):
 
 
 def test_students_read_statuses_in_plain_words():
-    assert status_for_students("exception in probe") == "your code raised an error in some tests"
-    assert status_for_students("time limit") == "time limit"
-    assert "grading system failed" in status_for_students("grader error: KeyError")
+    assert status_for_students(Finding(Status.EXCEPTION_IN_PROBE)) == "your code raised an error in some tests"
+    assert status_for_students(Finding(Status.TIME_LIMIT)) == "time limit"
+    assert status_for_students(Finding(Status.CRASHED, "signal SIGSEGV")) == "crashed (signal SIGSEGV)"
+    # The grader's own exception is for the instructor, not the student.
+    assert status_for_students(Finding(Status.GRADER_ERROR, "KeyError: 'secret'")) == (
+        "the grading system failed on this notebook; your instructor will look at it")
 
 
 # ---- what a submission can put in a report, in every format -----------------------------------
@@ -160,13 +164,13 @@ HOSTILE = {
 
 
 def hostile_student(text: str) -> StudentResult:
-    """A result in which every string a submission can reach is `text`."""
+    """A result in which every string a submission can reach is `text` (the status's detail too)."""
     probe = ProbeResult("add_ints", "Q1", 1.0, 0.0, f"your code raised ValueError: {text}")
     questions = [QuestionResult("Q1", "add(a, b)", 2.0, False, 0.0, [probe], [text]),
                  QuestionResult("Q3", "Why", 2.0, True, None, notes=["needs manual grading"])]
     extraction = {"counts": {"kept": 1, "dropped": 1, "skipped": 0}, "notes": [text],
                   "entries": [{"cell": 7, "line": 1, "action": "dropped", "reason": text, "text": text}]}
-    return StudentResult(text, f"{text}.ipynb", text, [text], questions, extraction, [text], "",
+    return StudentResult(text, f"{text}.ipynb", [Finding(Status.MISSING_NAME, text)], questions, extraction, [text], "",
                          {"stdout_tail": text, "stderr_tail": text})
 
 
@@ -267,7 +271,7 @@ def test_csv_cells_hold_hostile_text_and_never_a_formula(text, tmp_path):
     assert len(rows) == 2
     row = dict(zip(rows[0], rows[1]))
     guard = "'" if text[0] in "=+-@\t\r" else ""
-    assert (row["student"], row["status"]) == (guard + text, guard + text)
+    assert (row["student"], row["status"]) == (guard + text, f"missing name {text}")
     assert (row["total"], row["max"], row["Q1"], row["manual_pending"]) == ("0", "2", "0", "Q3")
 
 

@@ -2,7 +2,7 @@
 import nbformat.v4 as v4
 import pytest
 
-from autograder.rules import Violation, check_rules
+from autograder.rules import Problem, check_rules
 
 
 class Markdown(str):
@@ -36,13 +36,13 @@ def test_imports_outside_the_first_code_cell():
         "try:\n    import scipy\nexcept ImportError:\n    scipy = None",
     )
     assert check_rules(nb) == [
-        Violation(5, "imports-first-cell",
+        Problem(5, "imports-first-cell",
                   "Cell 5 imports `torch`, `os` on line 1; every import belongs in the first code cell (cell 3).",
                   "move `import torch, os.path` to the first code cell (cell 3)"),
-        Violation(5, "imports-first-cell",
+        Problem(5, "imports-first-cell",
                   "Cell 5 imports `torch` on line 2; every import belongs in the first code cell (cell 3).",
                   "move `from torch import nn` to the first code cell (cell 3)"),
-        Violation(6, "imports-first-cell",
+        Problem(6, "imports-first-cell",
                   "Cell 6 imports `scipy` on line 2; every import belongs in the first code cell (cell 3).",
                   "move `import scipy` to the first code cell (cell 3)"),
     ]
@@ -55,7 +55,7 @@ def test_a_definition_cell_that_runs_other_code():
         "SIZE = 3\nnet = build()\n\n@np.vectorize\ndef act(x):\n    return max(x, 0)\nprint(act(-1))\n%time act(2)\n"
         "class Net:\n    pass\nfor _ in range(2):\n    pass",
     )
-    assert check_rules(nb) == [Violation(
+    assert check_rules(nb) == [Problem(
         3, "definition-cell-purity",
         "Cell 3 defines `act`, `Net` but also runs other code, which the grader drops: "
         "line 2 `net = build()` (assignment of non-literal value dropped); "
@@ -68,7 +68,7 @@ def test_a_definition_cell_that_runs_other_code():
 
 def test_a_cell_that_does_not_parse():
     nb = notebook("import math", Markdown("text"), "def f(x):\n    return x +\n")
-    assert check_rules(nb) == [Violation(
+    assert check_rules(nb) == [Problem(
         3, "syntax-error",
         "Cell 3 does not parse (line 2: invalid syntax), so the grader skips the whole cell.",
         "fix line 2 of cell 3, then run the cell to check it",
@@ -81,10 +81,10 @@ def test_imports_not_in_the_allow_list():
         "def f():\n    import scipy.sparse\n    from numpy.random import default_rng\n    return scipy",
     )
     assert check_rules(nb, allowed_imports=["numpy"]) == [
-        Violation(1, "import-not-allowed",
+        Problem(1, "import-not-allowed",
                   "Cell 1 imports `torch` on line 3, which this assignment does not allow (allowed: numpy).",
                   "remove `import torch` and use only numpy"),
-        Violation(2, "import-not-allowed",
+        Problem(2, "import-not-allowed",
                   "Cell 2 imports `scipy` on line 2, which this assignment does not allow (allowed: numpy).",
                   "remove `import scipy.sparse` and use only numpy"),
     ]
