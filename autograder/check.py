@@ -182,7 +182,7 @@ def check_notebook(path, assignment: str | None = None, root: Path = paths.REPO_
     sandbox zygote to use (tests share one); by default one is started.
 
     Raises NotebookError when the notebook cannot be read, paths.AssignmentError or ConfigError when
-    the assignment is unknown or its grading.toml is wrong, SandboxFailure when the sandbox fails.
+    the assignment is unknown or its grading.toml is wrong, SandboxError when the sandbox fails.
     """
     path = Path(path)
     notes: list[str] = []
@@ -233,7 +233,7 @@ def run_visible_checks(nb, extraction: Extraction, config: GradingConfig, expect
     with grading's own `grade_notebook`, against the reference's values stored at `expected` (see
     `autograder.bundle`); when there are none for these checks, against the reference solution run
     now, if its notebook is there. The checks are graded as the probes of a copy of `config`, so
-    nothing here reads or needs the hidden probes file. Raises SandboxFailure when the sandbox fails.
+    nothing here reads or needs the hidden probes file. Raises SandboxError when the sandbox fails.
     """
     try:
         checks = config.visible_checks()

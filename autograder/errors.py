@@ -14,7 +14,3 @@ class AutograderError(Exception):
 class ReferenceSolutionError(AutograderError):
     """The reference solution, or a probe run on it, fails: grading would be wrong for everyone."""
 
-
-class SandboxFailure(AutograderError):
-    """The sandbox did not start, cannot isolate a child on this machine, or stopped working. The
-    sandbox package raises its own `SandboxError`; `grade.running_zygote` turns it into this one."""

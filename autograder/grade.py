@@ -39,14 +39,14 @@ from tqdm import tqdm
 from autograder import paths, versions
 from autograder.config import GradingConfig, load_config
 from autograder.discovery import Submission, find_submissions
-from autograder.errors import ReferenceSolutionError, SandboxFailure
+from autograder.errors import ReferenceSolutionError
 from autograder.extract import KEPT, Extraction, extract
 from autograder.names import required_name_problems
 from autograder.notebook import NotebookError, read_notebook
 from autograder.probes import Verdict, judge
 from autograder.rules import Problem, check_rules
 from autograder.probe_runs import ProbeRun, run_probes
-from autograder.sandbox import SandboxError, Zygote
+from autograder.sandbox import Zygote
 from autograder.status import Finding, Status
 
 log = logging.getLogger(__name__)
@@ -429,7 +429,7 @@ def grade_assignment(assignment: str | GradingConfig, submissions: Path, out_dir
     `zygote`: an already running Zygote to use (tests share one); without one, a Zygote is started
     for the batch, which refuses to run where this machine cannot isolate a child unless
     `allow_weak_sandbox` (every report then says which protections were missing).
-    Raises ConfigError, discovery.DiscoveryError, ReferenceSolutionError or SandboxFailure before
+    Raises ConfigError, discovery.DiscoveryError, ReferenceSolutionError or SandboxError before
     grading anyone.
     """
     config = assignment if isinstance(assignment, GradingConfig) else load_config(assignment, root)
@@ -509,14 +509,9 @@ def _batch_log(path: Path):
 
 @contextlib.contextmanager
 def running_zygote(zygote: Zygote | None, config: GradingConfig, allow_weak: bool = False):
-    """`zygote` when given, else a new one with `config`'s limits (see `Zygote` for `allow_weak`).
-    A SandboxError, from starting it or from a run in the block, leaves as a SandboxFailure: the
-    sandbox package keeps its own error, and the engine's callers catch AutograderError."""
-    try:
-        if zygote is not None:
-            yield zygote
-            return
-        with Zygote(config.limits, allow_weak=allow_weak) as started:
-            yield started
-    except SandboxError as error:
-        raise SandboxFailure(str(error)) from error
+    """`zygote` when given, else a new one with `config`'s limits (see `Zygote` for `allow_weak`)."""
+    if zygote is not None:
+        yield zygote
+        return
+    with Zygote(config.limits, allow_weak=allow_weak) as started:
+        yield started

@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from autograder import bundle, cli, config, discovery, export, grade, paths, probes, release
-from autograder.errors import AutograderError, ReferenceSolutionError, SandboxFailure
+from autograder.errors import AutograderError, ReferenceSolutionError
 from autograder.notebook import NotebookError
 from autograder.sandbox import SandboxError
 
@@ -51,7 +51,7 @@ def test_an_unexpected_exception_prints_its_traceback(tmp_path):
 def test_every_error_the_engine_raises_on_purpose_is_an_autograder_error():
     for error in (bundle.BundleError, config.ConfigError, discovery.DiscoveryError, export.ExportError,
                   NotebookError, paths.AssignmentError, probes.ProbeDefinitionError, release.ReleaseError,
-                  ReferenceSolutionError, SandboxFailure):
+                  ReferenceSolutionError, SandboxError):
         assert issubclass(error, AutograderError), error
 
 

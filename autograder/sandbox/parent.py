@@ -17,6 +17,7 @@ import sys
 import time
 from dataclasses import asdict
 
+from autograder.errors import AutograderError
 from autograder.paths import REPO_ROOT
 from autograder.sandbox import wire
 from autograder.sandbox.isolation import Isolation
@@ -38,7 +39,7 @@ JOB_KEYS = {"module_name": str, "module_source": str, "probe_source": str, "prob
             "seed": int, "extra_sys_path": list}
 
 
-class SandboxError(RuntimeError):
+class SandboxError(AutograderError):
     """The sandbox itself failed (not the submission): the zygote or a monitor is gone, the child
     could not be isolated, or this machine cannot isolate and the weak mode was not accepted."""
 
