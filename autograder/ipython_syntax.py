@@ -102,9 +102,16 @@ def _remove_line_syntax(lines: list[str]) -> list[Removal]:
 def _ipython_syntax(logical_line, with_ends: list[str]):
     """IPython's transform for the syntax starting this logical line, or None: the candidates in
     IPython's order, the first that IPython can transform."""
-    candidates = [found for finder in FINDERS if (found := finder.find([logical_line]))]
+    candidates = [found for finder in FINDERS if (found := _find(finder, logical_line))]
     return next((candidate for candidate in sorted(candidates, key=ipython.TokenTransformBase.sortby)
                  if _transforms(candidate, with_ends)), None)
+
+
+def _find(finder, logical_line):
+    try:
+        return finder.find([logical_line])
+    except IndexError:  # IPython's finders read past a line the tokenizer cut short (`x = % \\` at the end)
+        return None
 
 
 def _transforms(candidate, with_ends: list[str]) -> bool:
@@ -135,7 +142,7 @@ def _reason(found, lines: list[str]) -> str:
         return ASSIGNMENT_REASON
     if isinstance(found, ipython.HelpEnd):
         return HELP_REASON
-    return ESCAPE_REASONS[lines[found.start_line][found.start_col]]
+    return ESCAPE_REASONS.get(lines[found.start_line][found.start_col], "IPython syntax removed")
 
 
 def _blank(lines: list[str], with_ends: list[str], start: int, end: int, reason: str) -> Removal:

@@ -143,10 +143,13 @@ def test_a_shell_line_that_opens_a_bracket_does_not_hide_the_lines_after_it(load
     ("%time f()\nif x:\n        a = 1\n    b = 2", 4, "unindent does not match any outer indentation level"),
     # IPython cannot turn `print(f)?` into a help request, so it stays and does not parse
     ("def f():\n    return 1\nprint(f)?", 3, "invalid syntax"),
+    # IPython's own finder reads past the end of this line; it stays and does not parse
+    ("x = % \\", 1, "invalid syntax"),
     # every such line costs a pass over the cell, so there is a limit
     ("!echo (\n" * 11 + "def f(): pass", 11,
      "more than 10 lines of IPython syntax leave a bracket or a string open"),
-], ids=["inconsistent dedent", "help request IPython cannot read", "too many open brackets"])
+], ids=["inconsistent dedent", "help request IPython cannot read", "magic assignment cut short",
+        "too many open brackets"])
 def test_a_cell_ipython_cannot_transform_is_skipped_and_reported(code, line, message):
     ex = extract(notebook(code, "def other(): pass"))
     assert [(e.cell, e.line, e.reason) for e in ex.syntax_errors] == [
