@@ -31,8 +31,9 @@ ESCAPE_REASONS = {"%": "IPython magic removed", "!": "shell command removed", "?
                   "/": "IPython auto-call removed", ",": "IPython auto-quote removed",
                   ";": "IPython auto-quote removed"}
 # IPython tokenizes the whole cell again after each line it transforms. The tokens stay valid after
-# a removal unless the removed line left a bracket or a string open; only then is the cell tokenized
-# again, at most this many times, so that a hostile cell costs a bounded number of passes.
+# a removal unless the removed lines left a bracket or a string open, or continued (with a backslash)
+# over other tokens; only then is the cell tokenized again, at most this many times, so that a
+# hostile cell costs a bounded number of passes.
 MAX_RETOKENIZATIONS = 10
 
 
@@ -89,13 +90,15 @@ def _remove_line_syntax(lines: list[str]) -> list[Removal]:
             continue
         start, end = found.start_line, _last_line(found, with_ends)
         removals.append(_blank(lines, with_ends, start, end, _reason(found, lines)))
-        if logical_line[-1].start[0] - 1 > end:  # it left a bracket or string open: tokens after it are wrong
+        if logical_line[-1].start[0] - 1 != end:
+            # The tokens no longer match the lines: the removed ones left a bracket or a string open,
+            # or their backslash continuations held other tokens.
             retokenized += 1
             if retokenized > MAX_RETOKENIZATIONS:
-                raise SyntaxError(f"more than {MAX_RETOKENIZATIONS} lines of IPython syntax leave a bracket "
-                                  "or a string open", ("<cell>", start + 1, 1, lines[start]))
-            tokens = ipython.make_tokens_by_line(with_ends)
-            index = next((i for i, line in enumerate(tokens) if line and line[0].start[0] - 1 > end), len(tokens))
+                raise SyntaxError(f"more than {MAX_RETOKENIZATIONS} lines of IPython syntax leave a bracket, "
+                                  "a string or a continuation open", ("<cell>", start + 1, 1, lines[start]))
+            tokens, index = ipython.make_tokens_by_line(with_ends), 0
+        index = next((i for i in range(index, len(tokens)) if tokens[i][0].start[0] - 1 > end), len(tokens))
     return removals
 
 

@@ -124,6 +124,14 @@ def test_a_continued_magic_is_removed_with_its_continuation_lines(load):
     assert load(ex.source).g() == 2
 
 
+def test_a_shell_line_continues_where_ipython_says_even_after_a_comment(load):
+    # Python's tokenizer ends the line at the comment; IPython continues it over the backslash.
+    ex = extract(notebook("!echo hi # note \\\n,f a\ndef f(*words):\n    return words"))
+    assert entries_of(ex, 1) == [(1, "magic", None, "dropped", "shell command removed"),
+                                 (3, "function", "f", "kept", "function kept")]
+    assert load(ex.source).f("a") == ("a",)
+
+
 def test_a_help_request_on_a_cell_magic_is_not_a_cell_magic():
     ex = extract(notebook("%%time?\ndef h(): pass"))
     assert entries_of(ex, 1) == [(1, "magic", None, "dropped", "help request removed"),
@@ -147,7 +155,7 @@ def test_a_shell_line_that_opens_a_bracket_does_not_hide_the_lines_after_it(load
     ("x = % \\", 1, "invalid syntax"),
     # every such line costs a pass over the cell, so there is a limit
     ("!echo (\n" * 11 + "def f(): pass", 11,
-     "more than 10 lines of IPython syntax leave a bracket or a string open"),
+     "more than 10 lines of IPython syntax leave a bracket, a string or a continuation open"),
 ], ids=["inconsistent dedent", "help request IPython cannot read", "magic assignment cut short",
         "too many open brackets"])
 def test_a_cell_ipython_cannot_transform_is_skipped_and_reported(code, line, message):
