@@ -34,7 +34,7 @@ ESCAPE_REASONS = {"%": "IPython magic removed", "!": "shell command removed", "?
 # a removal unless the removed lines left a bracket or a string open, or continued (with a backslash)
 # over other tokens; only then is the cell tokenized again, at most this many times, so that a
 # hostile cell costs a bounded number of passes.
-MAX_RETOKENIZATIONS = 10
+MAX_RETOKENIZATIONS = 4
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import nbformat.v4 as v4
 import pytest
 
 from autograder.extract import Entry, extract, extract_file, load_module
+from autograder.ipython_syntax import MAX_RETOKENIZATIONS
 
 
 class Markdown(str):
@@ -154,8 +155,8 @@ def test_a_shell_line_that_opens_a_bracket_does_not_hide_the_lines_after_it(load
     # IPython's own finder reads past the end of this line; it stays and does not parse
     ("x = % \\", 1, "invalid syntax"),
     # every such line costs a pass over the cell, so there is a limit
-    ("!echo (\n" * 11 + "def f(): pass", 11,
-     "more than 10 lines of IPython syntax leave a bracket, a string or a continuation open"),
+    ("!echo (\n" * (MAX_RETOKENIZATIONS + 1) + "def f(): pass", MAX_RETOKENIZATIONS + 1,
+     f"more than {MAX_RETOKENIZATIONS} lines of IPython syntax leave a bracket, a string or a continuation open"),
 ], ids=["inconsistent dedent", "help request IPython cannot read", "magic assignment cut short",
         "too many open brackets"])
 def test_a_cell_ipython_cannot_transform_is_skipped_and_reported(code, line, message):
