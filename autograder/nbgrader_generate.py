@@ -40,29 +40,35 @@ def generate_assignment(assignment: str, source: Path, destination: Path, config
     copy of its other files but those the config ignores; return the notebooks written.
     Raises GenerationError when nbgrader refuses a notebook."""
     course = CourseDirectory(config=config)
-    converter = GenerateAssignment(config=config)
-    exporter = converter.exporter_class(parent=converter, config=converter.config)
-    for preprocessor in converter.preprocessors:
-        exporter.register_preprocessor(_naming_cells(preprocessor(parent=exporter)))
+    exporter = _exporter(config)
     destination.mkdir(parents=True)
     for path in map(Path, find_all_files(str(source), course.ignore + ["*.ipynb"])):
         target = destination / path.relative_to(source)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, target)
     written = []
-    for notebook in map(Path, sorted(glob.glob(str(source / "*.ipynb")))):
-        resources = {"unique_key": notebook.stem, "output_files_dir": f"{notebook.stem}_files",
-                     "nbgrader": {"student": ".", "assignment": assignment, "notebook": notebook.stem,
-                                  "db_url": course.db_url}}
+    for name in sorted(glob.glob("*.ipynb", root_dir=source)):  # what nbgrader's converter converts
+        stem = Path(name).stem
+        resources = {"unique_key": stem, "output_files_dir": f"{stem}_files",
+                     "nbgrader": {"student": ".", "assignment": assignment, "notebook": stem, "db_url": course.db_url}}
         try:
-            output, _ = exporter.from_filename(str(notebook), resources=resources)
+            output, _ = exporter.from_filename(str(source / name), resources=resources)
         except GenerationError:
             raise
         except Exception as error:  # noqa: BLE001 - nbgrader and nbformat raise anything on a bad notebook
-            raise GenerationError(f"{notebook.name}: {_described(error)}") from error
-        written.append(destination / notebook.name)
+            raise GenerationError(f"{name}: {_described(error)}") from error
+        written.append(destination / name)
         written[-1].write_text(output, encoding="utf-8")
     return written
+
+
+def _exporter(config: Config):
+    """The exporter `GenerateAssignment` builds, with its preprocessors naming the cell they fail on."""
+    converter = GenerateAssignment(config=config)
+    exporter = converter.exporter_class(parent=converter, config=converter.config)
+    for preprocessor in converter.preprocessors:
+        exporter.register_preprocessor(_naming_cells(preprocessor(parent=exporter)))
+    return exporter
 
 
 def _naming_cells(preprocessor):
