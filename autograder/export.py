@@ -19,11 +19,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-
 from autograder.errors import AutograderError
 from autograder.notebook import read_notebook
 from autograder.paths import REPO_ROOT
+from autograder.quick_nbformat import nbformat
 
 log = logging.getLogger(__name__)
 # nbconvert warns that figures lack alt text, which a student exporting a PDF can do nothing about.

@@ -3,15 +3,13 @@
 The grader tests what a submission *defines*, never what its cells *do*, so training runs, plots and
 prints never execute during grading. Per code cell, in notebook order:
 
-1. IPython syntax is removed (`strip_ipython`): line magics (`%time`, `%matplotlib inline`), shell
-   lines (`!pip install x`), help requests (`np.mean?`), assignments from them (`files = !ls`), and
-   cell magics. A cell magic whose body IPython runs as ordinary Python in the notebook namespace
-   (`%%time`, `%%capture`, `%%prun`) only loses its first line; any other cell magic drops the
-   whole cell: `%%bash`, `%%writefile`, `%%html`, ... are not Python, and `%%timeit` runs its body
-   inside a function, so nothing it defines survives in the notebook either.
-   Only lines that start a logical Python line count: a `%` or `?` inside brackets, a string or a
-   comment is left alone. Removed lines are blanked (or become `pass` inside a block), so line
-   numbers stay those the student sees.
+1. IPython syntax is removed (`autograder.ipython_syntax`, which finds it with IPython's own input
+   transformer): line magics (`%time`, `%matplotlib inline`), shell lines (`!pip install x`), help
+   requests (`np.mean?`), assignments from them (`files = !ls`), auto-call lines and cell magics.
+   A cell magic whose body IPython runs as ordinary Python (`%%time`, `%%capture`, `%%prun`) only
+   loses its first line; any other cell magic drops the whole cell. Removed lines are blanked (or
+   become `pass` inside a block), so line numbers stay those the student sees. A cell IPython itself
+   could not transform is skipped like one that does not parse.
 2. The cell is parsed with `ast`; a cell that does not parse is skipped, with its syntax error.
 3. Top-level statements are sorted out (`Statement`): imports (also a `try:` block that only
    imports, with `except ImportError:` fallbacks) are kept; functions and classes (decorated or
@@ -31,26 +29,19 @@ from __future__ import annotations
 import ast
 import json
 import linecache
-import re
 import sys
 import types
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from autograder.errors import AutograderError
+from autograder.ipython_syntax import remove_ipython_syntax, split_lines
 from autograder.notebook import read_notebook
 
 KEPT, DROPPED, SKIPPED = "kept", "dropped", "skipped"
 DEFINITION_KINDS = ("function", "class")
 BINDING_KINDS = ("import", "function", "class", "constant")
-
-# Cell magics whose body IPython executes as Python in the user's namespace.
-PYTHON_BODY_CELL_MAGICS = frozenset({"time", "capture", "prun"})
-
-# `name?`, `?name`, `obj.attr??`, `np.*mean*?`: never valid Python, so matching them is safe.
-HELP_LINE = re.compile(r"^\s*\?{0,2}[\w.*\[\]()]+\?{0,2}\s*$")
-# `files = !ls`, `t = %timeit -o f()`
-ASSIGN_FROM_IPYTHON = re.compile(r"^\s*[\w.,\s\[\]]+=\s*[!%]")
 
 MODULE_HEADER = (
     "# Module extracted from a notebook by the course kit's autograder.\n"
@@ -184,11 +175,6 @@ class CodeCell:
         return [classify(self.cell, node, lines) for node in self.tree.body]
 
 
-def split_lines(source: str) -> list[str]:
-    """Physical lines as Python counts them (\\n, \\r\\n or \\r), without their ends."""
-    return source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-
-
 def shorten(text: str, limit: int = 60) -> str:
     text = text.strip()
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -204,10 +190,11 @@ def code_cells(nb) -> list[CodeCell]:
 
 
 def clean_cell(number: int, original: str) -> CodeCell:
-    source, removed = strip_ipython(number, original)
+    source, removed = original, []
     try:
+        source, removed = strip_ipython(number, original)
         return CodeCell(number, original, source, removed, ast.parse(source), None)
-    except SyntaxError as problem:
+    except SyntaxError as problem:  # from the parser, or from IPython's tokenizer
         line, message = problem.lineno or 1, problem.msg
     except (ValueError, RecursionError, MemoryError) as problem:
         # null bytes (ValueError before Python 3.12) and absurdly nested code
@@ -220,92 +207,10 @@ def clean_cell(number: int, original: str) -> CodeCell:
 
 
 def strip_ipython(cell: int, source: str) -> tuple[str, list[Entry]]:
-    """Blank out IPython-only lines of one cell; return the Python left and one entry per removal."""
-    lines = split_lines(source)
-    removed: list[Entry] = []
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is not None and lines[first].lstrip().startswith("%%"):
-        magic_line = lines[first].strip()
-        magic = re.match(r"%%(\w*)", magic_line).group(1)
-        if magic not in PYTHON_BODY_CELL_MAGICS:
-            reason = (f"cell magic %%{magic}: its body does not define anything in the notebook, "
-                      "so the cell is dropped")
-            return "", [Entry(cell, first + 1, "magic", None, DROPPED, reason, shorten(magic_line))]
-        removed.append(Entry(cell, first + 1, "magic", None, DROPPED,
-                             f"cell magic %%{magic} removed; its body is read as Python", shorten(magic_line)))
-        lines[first] = ""
-
-    state = _ScanState()
-    for index, line in enumerate(lines):
-        reason = _ipython_line_reason(line) if state.at_statement_start() else None
-        if reason is None:
-            state.scan(line)
-            continue
-        indent = line[: len(line) - len(line.lstrip())]
-        if indent:
-            # A blank line could leave the block empty; `pass` keeps it valid.
-            reason += " (replaced by `pass` inside its block)"
-        removed.append(Entry(cell, index + 1, "magic", None, DROPPED, reason, shorten(line)))
-        lines[index] = f"{indent}pass" if indent else ""
-    return "\n".join(lines), removed
-
-
-def _ipython_line_reason(line: str) -> str | None:
-    stripped = line.lstrip()
-    if stripped.startswith("%"):
-        return "IPython magic removed"
-    if stripped.startswith("!"):
-        return "shell command removed"
-    if "?" in stripped and HELP_LINE.match(line):
-        return "help request removed"
-    if ASSIGN_FROM_IPYTHON.match(line):
-        return "assignment from an IPython magic or shell command removed"
-    return None
-
-
-class _ScanState:
-    """Tracks, line by line, whether the next physical line starts a new logical Python line.
-
-    A line continues the previous one inside brackets, inside a triple-quoted string, or after a
-    trailing backslash; only lines that start a statement can be IPython syntax.
-    """
-
-    def __init__(self):
-        self.quote: str | None = None  # the open string's delimiter
-        self.depth = 0  # open brackets
-        self.continued = False  # previous line ended with a backslash
-
-    def at_statement_start(self) -> bool:
-        return self.quote is None and self.depth == 0 and not self.continued
-
-    def scan(self, line: str) -> None:
-        i, in_comment = 0, False
-        while i < len(line):
-            if self.quote:
-                if line[i] == "\\":
-                    i += 2
-                elif line.startswith(self.quote, i):
-                    i += len(self.quote)
-                    self.quote = None
-                else:
-                    i += 1
-                continue
-            char = line[i]
-            if char == "#":
-                in_comment = True
-                break
-            if char in "'\"":
-                self.quote = line[i : i + 3] if line[i : i + 3] in ('"""', "'''") else char
-                i += len(self.quote)
-                continue
-            if char in "([{":
-                self.depth += 1
-            elif char in ")]}":
-                self.depth = max(self.depth - 1, 0)
-            i += 1
-        self.continued = not in_comment and line.endswith("\\")
-        if self.quote in ("'", '"') and not self.continued:
-            self.quote = None  # an unterminated one-line string ends with its line (a syntax error)
+    """Blank out IPython-only lines of one cell; return the Python left and one entry per removal.
+    Raises SyntaxError when IPython cannot read the cell."""
+    source, removals = remove_ipython_syntax(source)
+    return source, [Entry(cell, r.line, "magic", None, DROPPED, r.reason, shorten(r.text)) for r in removals]
 
 
 # ----------------------------------------------------------------------------- classifying statements
@@ -553,7 +458,7 @@ def extract_file(path, output: Path | None = None) -> Extraction:
     path = Path(path)
     output = Path(output) if output is not None else path.with_suffix(".py")
     if output.resolve() == path.resolve():
-        raise ValueError(f"Refusing to write the extracted module over the notebook {path}.")
+        raise AutograderError(f"Refusing to write the extracted module over the notebook {path}.")
     notes: list[str] = []
     extraction = extract(read_notebook(path, keep_outputs=False, notes=notes))
     extraction.notes = notes

@@ -29,12 +29,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nbformat
-from nbformat.v4.nbbase import random_cell_id
-from nbformat.v4.rwbase import rejoin_lines, strip_transient
-
 from autograder.errors import AutograderError
 from autograder.json_cost import cost_bound
+from autograder.quick_nbformat import nbformat
 
 # The largest notebook file anything in the kit reads or unpacks (outputs are most of a big one).
 MAX_NOTEBOOK_BYTES = 200 * 2**20
@@ -207,7 +204,7 @@ def _normalise_v4(path: Path, data: dict, keep_outputs: bool, notes: list[str]):
         notes.append(f"{path} lacked some standard fields ({missing}); defaults were filled in.")
     notes += [_retyped_note(path, kind, numbers) for kind, numbers in retyped.items()]
     nb = nbformat.from_dict(data)
-    return strip_transient(rejoin_lines(nb))
+    return nbformat.v4.rwbase.strip_transient(nbformat.v4.rwbase.rejoin_lines(nb))
 
 
 def _normalise_cell(path: Path, number: int, cell, keep_outputs: bool, needs_id: bool, repairs: set):
@@ -231,7 +228,7 @@ def _normalise_cell(path: Path, number: int, cell, keep_outputs: bool, needs_id:
         cell["metadata"] = {}
         repairs.add("cell metadata")
     if needs_id and not isinstance(cell.get("id"), str):
-        cell["id"] = random_cell_id()
+        cell["id"] = nbformat.v4.nbbase.random_cell_id()
         repairs.add("cell ids")
     if kind == "code":
         _normalise_outputs(cell, keep_outputs, repairs)

@@ -1,6 +1,7 @@
 """Generate the student version of an assignment and refuse one that gives answers away.
 
-``release`` runs nbgrader's generate_assignment on a private copy of ``source/<a>/``, copies
+``release`` runs nbgrader's generate_assignment (in this process, `autograder.nbgrader_generate`)
+on a private copy of ``source/<a>/``, copies
 ``utils.py`` beside the notebook, writes the check bundle ``check/`` that ``autograder check`` needs
 (see `autograder.bundle`) when the assignment has a grading.toml, and checks the result for leaks —
 solution text, hidden tests, hidden probes — before it replaces ``release/<a>/``.
@@ -11,19 +12,16 @@ import ast
 import json
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-
-from autograder import bundle, errors, paths
+from autograder import bundle, errors, nbgrader_generate, paths
 from autograder.config import ConfigError, GradingConfig, config_file, load_config
 from autograder.grade import ReferenceSolutionError
+from autograder.quick_nbformat import nbformat
 from autograder.sandbox import Zygote
 
 # Markers that must never reach students, whatever cell they sit in.
@@ -164,12 +162,6 @@ def _refusal(assignment: str, where: str, leaks) -> ReleaseError:
                         + "\n  ".join(map(str, leaks)))
 
 
-def _nbgrader_reason(log: str) -> str:
-    """The exception line of nbgrader's log (its traceback is noise to an instructor)."""
-    reasons = re.findall(r"^\s*(\w+(?:Error|Exception): .+)$", log, flags=re.MULTILINE)
-    return reasons[-1].strip() if reasons else log.strip()[-2000:]
-
-
 def generate(assignment: str, destination: Path, root: Path = paths.REPO_ROOT, *,
              zygote: Zygote | None = None) -> Path:
     """Write the student version of ``assignment`` into ``destination`` (replaced if present): the
@@ -189,26 +181,26 @@ def generate(assignment: str, destination: Path, root: Path = paths.REPO_ROOT, *
 def _student_folder(assignment: str, root: Path) -> Iterator[Path]:
     """A temporary folder with the student notebook and a copy of ``utils.py``.
 
-    Runs nbgrader on a private copy of the source folder so that nothing in the course tree is
-    touched, and raises ReleaseError when it fails or its notebook leaks a solution or hidden test.
+    Runs nbgrader on a private copy of the source folder, so that nothing it starts (a kernel for
+    its autotests) works in the course tree, and raises ReleaseError when it fails or a notebook it
+    wrote leaks a solution or hidden test.
     """
     source_nb_path = paths.source_notebook(assignment, root)
     if not source_nb_path.is_file():
         raise ReleaseError(f"no source notebook for {assignment!r} at {source_nb_path}")
     with tempfile.TemporaryDirectory(prefix="release-") as tmp:
-        course = Path(tmp)
-        shutil.copytree(source_nb_path.parent, course / "source" / assignment)
-        command = [sys.executable, "-m", "nbgrader", "generate_assignment", assignment,
-                   "--no-db", "--force", f"--CourseDirectory.root={course}"]
-        run = subprocess.run(command, cwd=root, capture_output=True, text=True)
-        generated = course / "release" / assignment
-        if run.returncode != 0 or not (generated / source_nb_path.name).is_file():
-            raise ReleaseError(f"nbgrader generate_assignment failed for {assignment!r}: "
-                               + _nbgrader_reason(run.stderr + run.stdout))
-        release_nb = nbformat.read(generated / source_nb_path.name, as_version=4)
-        leaks = find_leaks(nbformat.read(source_nb_path, as_version=4), release_nb)
-        if leaks:
-            raise _refusal(assignment, "notebook", leaks)
+        source = shutil.copytree(source_nb_path.parent, Path(tmp) / "source")
+        generated = Path(tmp) / "release"
+        try:
+            notebooks = nbgrader_generate.generate_assignment(
+                assignment, source, generated, nbgrader_generate.course_config(root))
+        except nbgrader_generate.GenerationError as error:
+            raise ReleaseError(f"nbgrader generate_assignment failed for {assignment!r}: {error}") from error
+        for notebook in notebooks:
+            leaks = find_leaks(nbformat.read(source / notebook.name, as_version=4),
+                               nbformat.read(notebook, as_version=4))
+            if leaks:
+                raise _refusal(assignment, "notebook", leaks)
         shutil.copy2(root / "utils.py", generated / "utils.py")
         yield generated
 

@@ -11,10 +11,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
 from nbclient import NotebookClient
 
 from autograder import paths
+from autograder.quick_nbformat import nbformat
 
 CELL_TIMEOUT_SECONDS = 600
 

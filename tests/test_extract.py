@@ -10,6 +10,7 @@ import nbformat.v4 as v4
 import pytest
 
 from autograder.extract import Entry, extract, extract_file, load_module
+from autograder.ipython_syntax import MAX_RETOKENIZATIONS
 
 
 class Markdown(str):
@@ -107,6 +108,62 @@ def test_python_body_cell_magics_keep_their_body(magic, load):
         (5, "statement", None, "dropped", "top-level call dropped"),
     ]
     assert load(ex.source).f() == 3
+
+
+def test_auto_call_and_auto_quote_lines_are_removed(load):
+    ex = extract(notebook("/print 1\n,print a b\n;print a b\ndef g():\n    return 1"))
+    assert [(line, reason) for line, _, _, _, reason in entries_of(ex, 1)] == [
+        (1, "IPython auto-call removed"), (2, "IPython auto-quote removed"), (3, "IPython auto-quote removed"),
+        (4, "function kept")]
+    assert load(ex.source).g() == 1
+
+
+def test_a_continued_magic_is_removed_with_its_continuation_lines(load):
+    ex = extract(notebook("%time total = f(1, \\\n    2)\ndef g():\n    return 2"))
+    assert entries_of(ex, 1) == [(1, "magic", None, "dropped", "IPython magic removed"),
+                                 (3, "function", "g", "kept", "function kept")]
+    assert load(ex.source).g() == 2
+
+
+def test_a_shell_line_continues_where_ipython_says_even_after_a_comment(load):
+    # Python's tokenizer ends the line at the comment; IPython continues it over the backslash.
+    ex = extract(notebook("!echo hi # note \\\n,f a\ndef f(*words):\n    return words"))
+    assert entries_of(ex, 1) == [(1, "magic", None, "dropped", "shell command removed"),
+                                 (3, "function", "f", "kept", "function kept")]
+    assert load(ex.source).f("a") == ("a",)
+
+
+def test_a_help_request_on_a_cell_magic_is_not_a_cell_magic():
+    ex = extract(notebook("%%time?\ndef h(): pass"))
+    assert entries_of(ex, 1) == [(1, "magic", None, "dropped", "help request removed"),
+                                 (2, "function", "h", "kept", "function kept")]
+
+
+def test_a_shell_line_that_opens_a_bracket_does_not_hide_the_lines_after_it(load):
+    ex = extract(notebook("!echo (\ndef f():\n    return 1\n%time f()"))
+    assert entries_of(ex, 1) == [(1, "magic", None, "dropped", "shell command removed"),
+                                 (2, "function", "f", "kept", "function kept"),
+                                 (4, "magic", None, "dropped", "IPython magic removed")]
+    assert load(ex.source).f() == 1
+
+
+@pytest.mark.parametrize("code, line, message", [
+    # IPython's tokenizer rejects the cell before any magic is transformed, as the kernel would
+    ("%time f()\nif x:\n        a = 1\n    b = 2", 4, "unindent does not match any outer indentation level"),
+    # IPython cannot turn `print(f)?` into a help request, so it stays and does not parse
+    ("def f():\n    return 1\nprint(f)?", 3, "invalid syntax"),
+    # IPython's own finder reads past the end of this line; it stays and does not parse
+    ("x = % \\", 1, "invalid syntax"),
+    # every such line costs a pass over the cell, so there is a limit
+    ("!echo (\n" * (MAX_RETOKENIZATIONS + 1) + "def f(): pass", MAX_RETOKENIZATIONS + 1,
+     f"more than {MAX_RETOKENIZATIONS} lines of IPython syntax leave a bracket, a string or a continuation open"),
+], ids=["inconsistent dedent", "help request IPython cannot read", "magic assignment cut short",
+        "too many open brackets"])
+def test_a_cell_ipython_cannot_transform_is_skipped_and_reported(code, line, message):
+    ex = extract(notebook(code, "def other(): pass"))
+    assert [(e.cell, e.line, e.reason) for e in ex.syntax_errors] == [
+        (1, line, f"syntax error: {message}; the whole cell is skipped")]
+    assert ex.defined_names == {"other": "function"}
 
 
 def test_get_ipython_calls_are_dropped():

@@ -94,10 +94,40 @@ def test_release_refuses_hidden_tests_outside_a_test_cell(tmp_path):
     course = make_course(tmp_path, nb)
     with pytest.raises(release.ReleaseError) as refusal:
         release.release(ASSIGNMENT, course)
-    assert str(refusal.value) == ("nbgrader generate_assignment failed for 'tiny': RuntimeError: Hidden "
-                                  "test region detected in a non-grade cell; please make sure all solution "
+    assert str(refusal.value) == ("nbgrader generate_assignment failed for 'tiny': cell 2 (imports): RuntimeError: "
+                                  "Hidden test region detected in a non-grade cell; please make sure all solution "
                                   "regions are within 'Autograder tests' cells.")
     assert not paths.release_dir(ASSIGNMENT, course).exists()
+
+
+def test_an_unterminated_solution_region_names_its_cell(tmp_path):
+    nb = tiny_notebook()
+    nb.cells[2].source = nb.cells[2].source.replace("### END SOLUTION", "")
+    with pytest.raises(release.ReleaseError) as refusal:
+        release.release(ASSIGNMENT, make_course(tmp_path, nb, grading=False))
+    assert str(refusal.value) == ("nbgrader generate_assignment failed for 'tiny': cell 3 (square): RuntimeError: "
+                                  "no end solution statement found")
+
+
+def test_a_notebook_nbgrader_cannot_validate_is_refused_with_the_reason(tmp_path):
+    nb = tiny_notebook()
+    nb.cells[3].metadata["nbgrader"]["grade_id"] = "square"  # the solution cell's id
+    with pytest.raises(release.ReleaseError) as refusal:
+        release.release(ASSIGNMENT, make_course(tmp_path, nb, grading=False))
+    assert str(refusal.value) == ("nbgrader generate_assignment failed for 'tiny': tiny.ipynb: ValidationError: "
+                                  "Notebook failed to validate; the nbgrader metadata may be corrupted. "
+                                  "(ValidationError: Duplicate grade id: square)")
+
+
+def test_release_leaves_the_course_tree_as_it_was(tmp_path):
+    course = make_course(tmp_path, grading=False)
+    (paths.source_notebook(ASSIGNMENT, course).parent / "data.csv").write_text("x\n1\n")
+    before = {path: path.read_bytes() for path in course.rglob("*") if path.is_file()}
+    folder = release.release(ASSIGNMENT, course)
+    after = {path: path.read_bytes() for path in course.rglob("*") if path.is_file() and folder not in path.parents}
+    assert after == before  # no gradebook, nothing written beside the source
+    # nbgrader ships the assignment's other files, as `nbgrader generate_assignment` does
+    assert sorted(path.name for path in folder.iterdir()) == ["data.csv", f"{ASSIGNMENT}.ipynb", "utils.py"]
 
 
 def test_stale_release_is_noticed(released):
