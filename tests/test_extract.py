@@ -9,6 +9,7 @@ import nbformat
 import nbformat.v4 as v4
 import pytest
 
+from autograder.errors import AutograderError
 from autograder.extract import Entry, extract, extract_file, load_module
 from autograder.ipython_syntax import MAX_RETOKENIZATIONS
 
@@ -361,7 +362,7 @@ def test_extract_file_writes_module_and_reports(tmp_path):
     assert (tmp_path / "hw.report.txt").read_text() == ex.to_text()
     extract_file(path, tmp_path / "out" / "module.py")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["module.py", "module.report.json", "module.report.txt"]
-    with pytest.raises(ValueError, match="over the notebook"):
+    with pytest.raises(AutograderError, match="over the notebook"):
         extract_file(path, path)
 
 
