@@ -379,6 +379,28 @@ def test_the_child_sees_an_allow_list_root_and_nothing_of_the_repository(zygote,
     assert (value["home"], value["run"], value["host_tmp"], value["tmp"]) == (False, False, False, [])
 
 
+def test_a_path_the_child_needs_under_tmp_stays_visible_and_read_only(zygote):
+    """A course checked out under /tmp: its paths are bound into the private /tmp, not hidden by it."""
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:
+        Path(folder, "course_helper.py").write_text("ANSWER = 42\n")
+        os.chmod(folder, 0o755)
+        outcome = zygote.run({**job(f"""
+            import os
+            import course_helper
+            def value():
+                try:
+                    open({folder!r} + "/written.txt", "w").close()
+                    kept = "written"
+                except OSError as error:
+                    kept = type(error).__name__
+                with open("/tmp/mine.txt", "w") as file:
+                    file.write("private")
+                return [course_helper.ANSWER, kept, sorted(os.listdir("/tmp"))]
+        """), "extra_sys_path": [folder]})
+        assert value_of(outcome) == [42, "OSError", sorted([Path(folder).parts[2], "mine.txt"])]
+        assert not Path(folder, "written.txt").exists()
+
+
 def test_the_grader_environment_never_reaches_a_child(tmp_path, monkeypatch):
     """A canary in the grader's environment appears nowhere in the child's memory or output: the
     zygote is started with an environment built from nothing."""

@@ -62,6 +62,14 @@ def restrict_mounts(path: str, read_only: bool = True) -> None:
                            ctypes.byref(attributes), ctypes.sizeof(attributes)), f"mount_setattr {path}")
 
 
+def make_writable(path: str) -> None:
+    """Clear the read-only flag of the one mount at `path` (not those below it). Allowed for a
+    mount this user namespace made itself."""
+    attributes = _MountAttributes(0, MOUNT_ATTR_RDONLY, 0, 0)
+    _checked(_libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, path.encode(), 0, ctypes.byref(attributes),
+                           ctypes.sizeof(attributes)), f"mount_setattr {path}")
+
+
 def prctl(option: int, value: int, extra: int = 0) -> None:
     _checked(_libc.prctl(option, ctypes.c_ulong(value), ctypes.c_ulong(extra), 0, 0), "prctl")
 

@@ -80,6 +80,11 @@ def build_root(entries: list[tuple[str, int | None, str | None]], tmp_size_mb: i
     CAP_SYS_ADMIN over the mount namespace. Symlinks are recreated, not followed."""
     libc.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE)
     libc.mount("tmpfs", STAGING, "tmpfs", libc.MS_NOSUID | libc.MS_NODEV, "size=8m,mode=0755")
+    for folder in ("tmp", "proc", "dev"):
+        os.mkdir(f"{STAGING}/{folder}", 0o755)
+    # The private /tmp comes first, so that kept paths under /tmp (a course checked out there) are
+    # bound into it rather than hidden by it.
+    _private_tmpfs(f"{STAGING}/tmp", tmp_size_mb)
     for path, handle, link in entries:
         target = STAGING + path
         os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
@@ -94,8 +99,6 @@ def build_root(entries: list[tuple[str, int | None, str | None]], tmp_size_mb: i
         os.close(handle)
     _make_dev(STAGING + "/dev")
     _make_accounts(STAGING + "/etc")
-    for folder in ("tmp", "proc"):
-        os.makedirs(f"{STAGING}/{folder}", mode=0o755, exist_ok=True)
     libc.mount("proc", f"{STAGING}/proc", "proc", libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC)
     os.mkdir(f"{STAGING}/{OLD_ROOT}")
     libc.pivot_root(STAGING, f"{STAGING}/{OLD_ROOT}")
@@ -103,12 +106,15 @@ def build_root(entries: list[tuple[str, int | None, str | None]], tmp_size_mb: i
     libc.umount(f"/{OLD_ROOT}")
     os.rmdir(f"/{OLD_ROOT}")
     libc.restrict_mounts("/")
-    for private in ("/tmp", "/dev/shm"):
-        libc.mount("tmpfs", private, "tmpfs", libc.MS_NOSUID | libc.MS_NODEV, f"size={tmp_size_mb}m,mode=0700")
+    libc.make_writable("/tmp")
+    _private_tmpfs("/dev/shm", tmp_size_mb)
+
+
+def _private_tmpfs(path: str, size_mb: int) -> None:
+    libc.mount("tmpfs", path, "tmpfs", libc.MS_NOSUID | libc.MS_NODEV, f"size={size_mb}m,mode=0700")
 
 
 def _make_dev(dev: str) -> None:
-    os.mkdir(dev, 0o755)
     for name in DEVICES:
         open(f"{dev}/{name}", "x").close()
         libc.mount(f"/dev/{name}", f"{dev}/{name}", None, libc.MS_BIND)
