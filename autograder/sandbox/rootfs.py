@@ -85,9 +85,11 @@ def build_root(entries: list[tuple[str, int | None, str | None]], tmp_size_mb: i
     # The private /tmp comes first, so that kept paths under /tmp (a course checked out there) are
     # bound into it rather than hidden by it.
     _private_tmpfs(f"{STAGING}/tmp", tmp_size_mb)
+    leading_folders = set()
     for path, handle, link in entries:
         target = STAGING + path
         os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+        leading_folders.update(str(folder) for folder in Path(target).parents if len(folder.parts) > 3)
         if link is not None:
             os.symlink(link, target)
             continue
@@ -97,6 +99,10 @@ def build_root(entries: list[tuple[str, int | None, str | None]], tmp_size_mb: i
             open(target, "x").close()
         libc.mount(f"/proc/self/fd/{handle}", target, None, libc.MS_BIND | libc.MS_REC)
         os.close(handle)
+    # The folders leading to kept paths take no new files, not even in the private /tmp: the worker,
+    # uid 0 of its namespace without capabilities, is bound by their mode like any other user.
+    for folder in leading_folders:
+        os.chmod(folder, 0o555)
     _make_dev(STAGING + "/dev")
     _make_accounts(STAGING + "/etc")
     libc.mount("proc", f"{STAGING}/proc", "proc", libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC)
