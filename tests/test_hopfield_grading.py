@@ -318,3 +318,17 @@ def test_the_release_gives_no_answer_away_and_lets_students_edit_the_imports():
     first_code.source += "\nimport math"
     assert [v.rule for v in check_rules(release) if v.rule == "imports-first-cell"] == []
     assert any(cell.metadata.get("nbgrader", {}).get("grade_id") == "student_name" for cell in release.cells)
+
+
+def test_the_rubrics_are_in_the_source_only_and_a_copied_rubric_is_refused():
+    import nbformat
+    from autograder.release import find_leaks
+    source = nbformat.read(paths.source_notebook(ASSIGNMENT), as_version=4)
+    rubrics = {cell.metadata["nbgrader"]["grade_id"]: line for cell in source.cells
+               if cell.cell_type == "markdown" and cell.metadata["nbgrader"].get("solution")
+               for line in cell.source.splitlines() if line.startswith("*Marking")}
+    assert sorted(rubrics) == ["q1a_answer", "q1b_answer", "q2b_answer", "q2c_answer"]  # every manual question
+    released = nbformat.read(paths.REPO_ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    assert find_leaks(source, released) == []
+    released.cells[0].source += "\n\n" + rubrics["q2c_answer"]
+    assert [leak.what for leak in find_leaks(source, released)] == ["model answer"]
