@@ -317,7 +317,11 @@ def test_the_release_gives_no_answer_away_and_lets_students_edit_the_imports():
     assert first_code.metadata["nbgrader"]["locked"] is False
     first_code.source += "\nimport math"
     assert [v.rule for v in check_rules(release) if v.rule == "imports-first-cell"] == []
-    assert any(cell.metadata.get("nbgrader", {}).get("grade_id") == "student_name" for cell in release.cells)
+    from autograder.export import name_field
+    name_cell = next(cell for cell in release.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "student_name")
+    assert name_field(release) is None  # the placeholders are no name
+    name_cell.source = name_cell.source.replace("*(your name)*", "Ada Lovelace").replace("*(your ID)*", "20871234")
+    assert name_field(release) == "Ada Lovelace (20871234)"  # what the PDF's first page shows
 
 
 def test_the_rubrics_are_in_the_source_only_and_a_copied_rubric_is_refused():
