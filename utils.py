@@ -11,7 +11,9 @@ Every assignment notebook does ``import utils``. The module gives you:
   data read from IDX files, and ready-made training / evaluation loops, so that
   you write models rather than loops.
 
-Shapes follow the CS231n convention: ``(N, D)`` means N samples of D features.
+Shapes follow the course handouts' convention: ``(D, N)`` means D samples of N
+features (nodes), as in the batch-normalisation equation; a batch of images is
+``(D, 1, 28, 28)``.
 matplotlib is imported only inside the plotting functions, so importing this
 module stays quick.
 """
@@ -78,15 +80,15 @@ class UClasses(torch.utils.data.Dataset):
     are awkward.
 
     Inputs:
-    - n_samples: number of samples N.
+    - n_samples: number of samples D.
     - n_classes: number of classes C (the class of each sample is uniform).
-    - input_dim: number of features D (at least 1).
+    - input_dim: number of features N (at least 1).
     - noise: standard deviation of the latent noise around each class centre;
       larger values make the classes overlap more.
     - seed: integer seed; the same seed gives the same data set. None draws
       from torch's global generator (so ``seed_everything`` still controls it).
 
-    Each item ``dataset[i]`` is a pair ``(x, t)``: x of shape (D,), float32,
+    Each item ``dataset[i]`` is a pair ``(x, t)``: x of shape (N,), float32,
     and t of shape (C,), the one-hot target.
     """
 
@@ -103,7 +105,7 @@ class UClasses(torch.utils.data.Dataset):
         latent = centres[classes] + noise * torch.randn(n_samples, input_dim, generator=generator)
 
         log10_scales = torch.linspace(_SMALLEST_LOG10_SCALE, _LARGEST_LOG10_SCALE, input_dim)
-        #: stretch factor and shift of every feature, shapes (D,) and (D,)
+        #: stretch factor and shift of every feature, shapes (N,) and (N,)
         self.scales = 10.0 ** log10_scales
         low, high = _OFFSET_IN_SCALES
         self.offsets = self.scales * (low + (high - low) * torch.rand(input_dim, generator=generator))
@@ -121,18 +123,18 @@ class UClasses(torch.utils.data.Dataset):
         return self._inputs[index], self._targets[index]
 
     def inputs(self) -> torch.Tensor:
-        """All inputs, shape (N, D), float32."""
+        """All inputs, shape (D, N): D samples of N features, float32."""
         return self._inputs
 
     def targets(self) -> torch.Tensor:
-        """One-hot targets, shape (N, C), float32.
+        """One-hot targets, shape (D, C), float32.
 
         One-hot rows suit both ``nn.MSELoss()`` and ``nn.CrossEntropyLoss()``
         (which accepts class probabilities as targets)."""
         return self._targets
 
     def classes(self) -> torch.Tensor:
-        """Class index of every sample, shape (N,), int64."""
+        """Class index of every sample, shape (D,), int64."""
         return self._classes
 
     def plot(self, features: tuple[int, int] = (0, 1), ax=None):
@@ -191,8 +193,8 @@ class NNBase(nn.Module):
         no momentum) over shuffled mini-batches.
 
         Inputs:
-        - dataset: anything with ``inputs()`` of shape (N, D) and ``targets()``
-          with N rows, such as ``UClasses``.
+        - dataset: anything with ``inputs()`` of shape (D, N) and ``targets()``
+          with D rows, such as ``UClasses``.
         - epochs: number of passes through the data.
         - lr: learning rate.
         - batch_size: samples per mini-batch (the last one may be smaller).
@@ -305,7 +307,7 @@ def read_idx(path, expected_magic: int | None = None) -> np.ndarray:
       with (0x803 for MNIST images, 0x801 for labels).
 
     Returns an array whose shape is the one the file declares, e.g.
-    (N, 28, 28) uint8 for images and (N,) uint8 for labels.
+    (D, 28, 28) uint8 for images and (D,) uint8 for labels.
     Raises ValueError naming the file when it is not a valid IDX file.
     """
     path = Path(path)
@@ -433,8 +435,8 @@ def load_mnist(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
     Inputs:
     - split: "train" (60,000 images) or "test" (10,000 images).
 
-    Returns (images, labels): images of shape (N, 1, 28, 28), float32 in
-    [0, 1]; labels of shape (N,), int64 in 0..9.
+    Returns (images, labels): images of shape (D, 1, 28, 28), float32 in
+    [0, 1]; labels of shape (D,), int64 in 0..9.
 
     Looks in ``data_dir()/mnist/`` first; when the files are missing it uses the
     small sample in ``data/fixtures/mnist/`` if ``FAST`` is set, and otherwise
@@ -474,8 +476,8 @@ def train(model: nn.Module, data, epochs: int, lr: float, batch_size: int,
 
     Inputs:
     - model: maps inputs of shape (B, ...) to class scores (logits) of shape (B, C).
-    - data: a pair (inputs, labels): inputs of shape (N, ...), labels of shape
-      (N,) int64, e.g. what ``load_mnist`` returns.
+    - data: a pair (inputs, labels): inputs of shape (D, ...), labels of shape
+      (D,) int64, e.g. what ``load_mnist`` returns.
     - epochs: number of passes through the data.
     - lr: learning rate.
     - batch_size: samples per mini-batch; the data are reshuffled every epoch.
@@ -531,7 +533,7 @@ def evaluate(model: nn.Module, data, batch_size: int = 1000, loss_fn=F.cross_ent
 
     Inputs:
     - model: maps inputs of shape (B, ...) to class scores of shape (B, C).
-    - data: a pair (inputs, labels) of shapes (N, ...) and (N,).
+    - data: a pair (inputs, labels) of shapes (D, ...) and (D,).
     - batch_size: samples per forward pass (only memory depends on it).
     - loss_fn: as in ``train``.
     - progress: show a progress bar over the batches.

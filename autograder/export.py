@@ -59,6 +59,11 @@ CHROMIUM_FLAGS = (
 # The print template marks <body data-typeset="done"> once MathJax has typeset the page.
 TYPESET_DONE = re.compile(r'<body\b[^>]*\bdata-typeset="done"')
 MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+# The name field of a course notebook: a Markdown cell whose nbgrader grade_id is NAME_FIELD_ID,
+# with lines "**Name:** ..." and "**Student ID:** ..."; "*(...)*" is the release's placeholder.
+NAME_FIELD_ID = "student_name"
+NAME_FIELD_LINE = re.compile(r"^\s*\*\*(Name|Student ID):\*\*[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+PLACEHOLDER = re.compile(r"^\*?\(.*\)\*?$")
 
 
 class ExportError(AutograderError):
@@ -92,8 +97,8 @@ def export_pdf(
     """Write ``notebook_path`` as an A4 PDF (default: the same name with ``.pdf``).
 
     The first page starts with the title (``title``, else the notebook's first markdown heading,
-    else the file name) and the student's name (``student_name``, else the notebook's
-    ``metadata.authors``, else the file name). A notebook with cells that were not run or that
+    else the file name) and the student's name (``student_name``, else the notebook's name field,
+    else its ``metadata.authors``, else the file name). A notebook with cells that were not run or that
     show errors is still exported, with a warning naming those cells. Raises ExportError when
     Chromium or MathJax is missing or Chromium fails, and NotebookError (a ValueError) when the
     file cannot be read as a notebook.
@@ -108,7 +113,7 @@ def export_pdf(
     warnings: list[str] = []  # read_notebook adds a sentence for each repair it made
     nb = read_notebook(notebook_path, notes=warnings)
     title = title or first_heading(nb) or notebook_path.stem
-    student_name = student_name or first_author(nb) or notebook_path.stem
+    student_name = student_name or name_field(nb) or first_author(nb) or notebook_path.stem
     unexecuted, errors = unexecuted_cells(nb), error_cells(nb)
     warnings += execution_warnings(unexecuted, errors)
 
@@ -180,6 +185,21 @@ def first_heading(nb: nbformat.NotebookNode) -> str | None:
             match = MARKDOWN_HEADING.search(cell.source)
             if match:
                 return match.group(1).strip()
+    return None
+
+
+def name_field(nb: nbformat.NotebookNode) -> str | None:
+    """"Name (Student ID)" from the notebook's filled-in name field (see NAME_FIELD_ID), if any."""
+    for cell in nb.cells:
+        if cell.get("cell_type") != "markdown" or \
+                cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") != NAME_FIELD_ID:
+            continue
+        found = {key: value for key, value in NAME_FIELD_LINE.findall(cell.get("source", ""))
+                 if value and not PLACEHOLDER.match(value)}
+        name, student_id = found.get("Name"), found.get("Student ID")
+        if name:
+            return f"{name} ({student_id})" if student_id else name
+        return student_id
     return None
 
 

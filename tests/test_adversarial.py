@@ -189,7 +189,7 @@ def test_the_zygote_survives_the_corpus(graded, zygote, tmp_path):
     submissions.mkdir()
     shutil.copy(corpus.CORRECT[corpus.HOPFIELD], submissions / "control.ipynb")
     result = grade_folder(corpus.HOPFIELD, submissions, tmp_path / "out", zygote)
-    assert [(s.student, s.status_text, s.total) for s in result.students] == [("control", "ok", 8)]
+    assert [(s.student, s.status_text, s.total) for s in result.students] == [("control", "ok", 9)]
 
 
 # ---- ingestion ---------------------------------------------------------------------------------------
@@ -220,7 +220,7 @@ def test_a_file_named_after_a_classmate_is_graded_as_its_sender(zygote, tmp_path
         f"{MOODLE.format(name='Bob Brown', number=11111)}/{HOPFIELD}.ipynb": STUBS_NOTEBOOK})
     found = rows(grade_folder(HOPFIELD, archive, tmp_path / "out", zygote))
     assert [s for s in found if "12345" in s] == []
-    assert [found[s] for s in found if "67890" in s] == [("ok", 8)]
+    assert [found[s] for s in found if "67890" in s] == [("ok", 9)]
     assert [found[s][1] for s in found if "11111" in s] == [0]
 
 
@@ -233,7 +233,7 @@ def test_a_spoofed_name_does_not_displace_the_classmate(zygote, tmp_path):
                                                    f"{mallory}/{alice}{HOPFIELD}.ipynb": STUBS_NOTEBOOK})
     found = rows(grade_folder(HOPFIELD, archive, tmp_path / "out", zygote))
     assert len(found) == 2
-    assert [found[s] for s in found if "12345" in s and "67890" not in s] == [("ok", 8)]
+    assert [found[s] for s in found if "12345" in s and "67890" not in s] == [("ok", 9)]
     assert [found[s][1] for s in found if "67890" in s] == [0]
 
 
@@ -246,7 +246,7 @@ def test_two_notebooks_with_one_id_each_get_a_row(zygote, tmp_path):
     shutil.copy(STUBS_NOTEBOOK, submissions / f"{HOPFIELD}_jsmith.ipynb")
     shutil.copy(CORRECT_NOTEBOOK, submissions / "control.ipynb")
     result = grade_folder(HOPFIELD, submissions, tmp_path / "out", zygote)
-    assert rows(result)["control"] == ("ok", 8)
+    assert rows(result)["control"] == ("ok", 9)
     for name in ("jsmith.ipynb", f"{HOPFIELD}_jsmith.ipynb"):
         assert [s.student for s in result.students if name in s.notebook] != [], name
 
@@ -288,7 +288,7 @@ def test_parse_bombs_are_refused_and_the_batch_goes_on(odd_files):
     found = rows(odd_files[0])
     assert found["nesting_bomb"] == ("unreadable notebook", 0)
     assert found["empty_list_bomb"][1] == 0
-    assert found["control"] == ("ok", 8)
+    assert found["control"] == ("ok", 9)
 
 
 def test_reading_a_parse_bomb_uses_bounded_memory(tmp_path, monkeypatch):

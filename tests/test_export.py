@@ -21,6 +21,7 @@ from autograder.export import (
     execution_warnings,
     export_pdf,
     first_author,
+    name_field,
     first_heading,
     render_html,
 )
@@ -331,6 +332,33 @@ def test_student_name_is_the_first_author(authors, expected):
     nb = new_notebook()
     nb.metadata["authors"] = authors
     assert first_author(nb) == expected
+
+
+def _name_cell(source: str, grade_id: str = "student_name"):
+    cell = new_markdown_cell(source)
+    cell.metadata["nbgrader"] = {"grade_id": grade_id, "grade": False, "solution": False, "locked": False}
+    return cell
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("**Name:** Ada Lovelace\n\n**Student ID:** 20871234", "Ada Lovelace (20871234)"),
+        ("**Name:** Ada Lovelace\n\n**Student ID:** *(your ID)*", "Ada Lovelace"),
+        ("**Name:** *(your name)*\n\n**Student ID:** 20871234", "20871234"),
+        ("**Name:** *(your name)*\n\n**Student ID:** *(your ID)*", None),
+        ("**Name:**\n\n**Student ID:**", None),
+    ],
+)
+def test_student_name_from_the_name_field(source, expected):
+    nb = new_notebook(cells=[new_markdown_cell("# Title"), _name_cell(source)])
+    nb.metadata["authors"] = [{"name": "Metadata Author"}]
+    assert name_field(nb) == expected
+
+
+def test_only_the_name_field_cell_names_the_student():
+    nb = new_notebook(cells=[_name_cell("**Name:** Someone Else", grade_id="q1_prompt")])
+    assert name_field(nb) is None
 
 
 def test_refuses_to_overwrite_the_notebook(tmp_path):

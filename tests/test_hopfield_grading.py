@@ -28,38 +28,44 @@ REFERENCE_ID = "reference_solution"  # the source notebook, graded as one more s
 MANUAL = ("Q1a", "Q1b", "Q2B", "Q2C-plot")
 GRADER_WORDS = re.compile(r"autograder|probe|sandbox|traceback", re.IGNORECASE)
 
-# student -> (status, autograded score out of 8); the same table as EXPECTED.md.
+# student -> (status, autograded score out of 9); the same table as EXPECTED.md.
 EXPECTED = {
-    "amelia_correct_torch": ("ok", 8),
-    "bruno_correct_manual": ("ok", 8),
-    "dario_correct_functional": ("ok", 8),
+    "amelia_correct_torch": ("ok", 9),
+    "bruno_correct_manual": ("ok", 9),
+    "dario_correct_functional": ("ok", 9),
     "chloe_untouched": ("exception in probe", 0),
-    "dmitri_unbiased_variance": ("partial", 5.5),
-    "esther_eps_outside_sqrt": ("partial", 7),
-    "farid_wrong_axis": ("partial", 5),
-    "gwen_bn_before_activation": ("partial", 5.75),
-    "hiro_relu": ("partial", 6.5),
-    "ines_missing_loss_fcn": ("partial", 7.5),
-    "jonas_normalnet_with_batchnorm": ("partial", 5.75),
-    "kofi_syntax_error": ("extraction error (cell 12)", 5),
-    "lena_stray_training_code": ("ok", 8),
-    "marco_scattered_imports": ("ok", 8),
-    "nadia_magics": ("ok", 8),
-    "zoe_huge_output": ("ok", 8),
+    "dmitri_unbiased_variance": ("partial", 8),
+    "esther_eps_outside_sqrt": ("partial", 8),
+    "farid_wrong_axis": ("partial", 6),
+    "gwen_bn_before_activation": ("partial", 7.25),
+    "hiro_relu": ("partial", 8),
+    "ines_missing_loss_fcn": ("partial", 8.5),
+    "jonas_normalnet_with_batchnorm": ("partial", 7.25),
+    "kasia_functional_batch_norm": ("ok", 9),
+    "leon_torch_where_leaky": ("ok", 9),
+    "mira_leaky_slope_0_2": ("ok", 9),
+    "noor_learnable_scale_shift": ("ok", 9),
+    "paolo_bn_on_inputs": ("partial", 7.25),
+    "sven_energy_sign": ("partial", 8.5),
+    "kofi_syntax_error": ("extraction error (cell 12)", 6),
+    "lena_stray_training_code": ("ok", 9),
+    "marco_scattered_imports": ("ok", 9),
+    "nadia_magics": ("ok", 9),
+    "zoe_huge_output": ("ok", 9),
     "adam_invalid_json": ("unreadable notebook", 0),
-    "beatriz_nbformat3": ("ok", 8),
-    "celine_cp1252": ("ok", 8),
+    "beatriz_nbformat3": ("ok", 9),
+    "celine_cp1252": ("ok", 9),
     "oscar_infinite_loop_import": ("time limit", 0),
-    "petra_infinite_loop_forward": ("time limit", 3.5),
+    "petra_infinite_loop_forward": ("time limit", 4.5),
     "quentin_memory_bomb": ("memory limit", 0),
     "rosa_fork_bomb": ("time limit", 0),
     "samir_sys_exit": ("exception at import", 0),
     "tara_os_exit_default_arg": ("crashed (exit code 0)", 0),
     "ugo_exit_decorator": ("exception at import", 0),
-    "vera_monkeypatch": ("partial", 5.5),
-    "wanda_reads_secrets": ("ok", 8),
-    "xavier_network": ("ok", 8),
-    "yusuf_writes_outside": ("ok", 8),
+    "vera_monkeypatch": ("partial", 8),
+    "wanda_reads_secrets": ("ok", 9),
+    "xavier_network": ("ok", 9),
+    "yusuf_writes_outside": ("ok", 9),
 }
 # Hostile samples and the sample holding the same honest code without the attack.
 HONEST_TWIN = {
@@ -124,7 +130,7 @@ def test_the_table_covers_every_sample_and_agrees_with_expected_md():
 def test_each_sample_gets_its_status_and_score(students, student):
     status, score = EXPECTED[student]
     result = students[student]
-    assert (result.status_text, result.max_total) == (status, 8)
+    assert (result.status_text, result.max_total) == (status, 9)
     assert result.total == pytest.approx(score, abs=5e-4)
 
 
@@ -138,7 +144,7 @@ def test_correct_work_and_the_reference_get_full_marks_on_every_probe(students):
 
 def test_untouched_release_scores_nothing_and_its_feedback_does_not_mention_the_grader(graded, students):
     untouched = students["chloe_untouched"]
-    assert [q.points for q in untouched.questions if not q.manual] == [0, 0]
+    assert [q.points for q in untouched.questions if not q.manual] == [0, 0, 0]
     assert all("NotImplementedError" in probe.message for probe in _probes(untouched).values())
     assert GRADER_WORDS.findall(_feedback(graded[1], "chloe_untouched")) == []
 
@@ -166,7 +172,7 @@ def test_tampering_with_torch_numpy_and_builtins_changes_no_probe(students):
     def verdicts(student):
         return {name: (probe.points, probe.message) for name, probe in _probes(students[student]).items()}
     assert verdicts("vera_monkeypatch") == verdicts("dmitri_unbiased_variance")
-    assert 0 < students["vera_monkeypatch"].total < 8
+    assert 0 < students["vera_monkeypatch"].total < 9
 
 
 def test_secrets_stay_out_of_reach(graded, students):
@@ -250,3 +256,83 @@ def test_hints_quote_no_numbers():
     """Hints say what is asked (equation (3), eps, LeakyReLU's default slope), never a value."""
     for spec in load_probes(paths.assignment_dir(ASSIGNMENT) / "probes.py"):
         assert re.findall(r"\d+\.\d+|\d{2,}|\d+e-?\d+", spec.hint) == [], spec.name
+
+
+# ---- issue 10: fair probes, one mistake one penalty, visible checks that teach, a clean release -------
+
+HONEST_BUT_DIFFERENT = ("dario_correct_functional", "kasia_functional_batch_norm", "leon_torch_where_leaky",
+                        "mira_leaky_slope_0_2", "noor_learnable_scale_shift")
+CHECKS = paths.assignment_dir(ASSIGNMENT) / "checks.py"
+ORDER_CHECK = "batchnorm_after_the_activation_in_bnnet_only"
+
+
+def _lost(student) -> set:
+    return {name for name, probe in _probes(student).items() if probe.points < probe.max_points}
+
+
+def _sample_module(student: str):
+    return load_module(extract(read_notebook(SAMPLES / f"{student}.ipynb")).source, f"sample_{student}")
+
+
+def test_honest_solutions_written_differently_get_full_marks(students):
+    """functional batch_norm, torch.where, a slope of 0.2, a learnable scale and shift, W.T @ v."""
+    for name in HONEST_BUT_DIFFERENT:
+        assert (students[name].status_text, students[name].total, _lost(students[name])) == ("ok", 9, set()), name
+
+
+def test_one_mistake_costs_only_the_probes_about_it(students):
+    assert _lost(students["dmitri_unbiased_variance"]) == {"batchnorm_normalises_each_node",
+                                                           "batchnorm_matches_reference"}
+    assert _lost(students["hiro_relu"]) == {"nets_activation_leaks"}
+    assert _lost(students["sven_energy_sign"]) == {"energy_matches_reference"}
+    for misplaced in ("gwen_bn_before_activation", "paolo_bn_on_inputs"):
+        assert _lost(students[misplaced]) == {"nets_linear_layers_and_batchnorm_places", "nets_learn_with_nnbase",
+                                              "nets_follow_their_arguments"}, misplaced
+        # BNNet's half of the largest probe, the one about where batch norm goes
+        assert _probes(students[misplaced])["nets_linear_layers_and_batchnorm_places"].points == 1, misplaced
+
+
+def test_the_visible_check_says_where_batch_norm_goes_without_giving_the_code(reference):
+    expected = _run(CHECKS, reference)[ORDER_CHECK][1]
+    for student, words in (("gwen_bn_before_activation", "after its activation"),
+                           ("paolo_bn_on_inputs", "raw input"),
+                           ("jonas_normalnet_with_batchnorm", "NormalNet must not use BatchNorm")):
+        spec, result = _run(CHECKS, _sample_module(student))[ORDER_CHECK]
+        verdict = judge(spec, result, expected)
+        assert verdict.score == 0 and words in verdict.message, (student, verdict.message)
+        assert "nn." not in verdict.message and "BatchNorm()" not in verdict.message
+    for student in HONEST_BUT_DIFFERENT:
+        for name, (spec, result) in _run(CHECKS, _sample_module(student)).items():
+            assert judge(spec, result, _run(CHECKS, reference)[name][1]).score == 1, (student, name)
+
+
+def test_the_release_gives_no_answer_away_and_lets_students_edit_the_imports():
+    from autograder.rules import check_rules
+    release = read_notebook(paths.REPO_ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    text = "\n".join(cell.source for cell in release.cells)
+    for secret in ("Marking", "Model answer", "W v - b", "Wv - b", "answer to Q1(a))"):
+        assert secret not in text, secret
+    first_code = next(cell for cell in release.cells if cell.cell_type == "code")
+    assert first_code.metadata["nbgrader"]["grade_id"] == "imports"
+    assert first_code.metadata["nbgrader"]["locked"] is False
+    first_code.source += "\nimport math"
+    assert [v.rule for v in check_rules(release) if v.rule == "imports-first-cell"] == []
+    from autograder.export import name_field
+    name_cell = next(cell for cell in release.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "student_name")
+    assert name_field(release) is None  # the placeholders are no name
+    name_cell.source = name_cell.source.replace("*(your name)*", "Ada Lovelace").replace("*(your ID)*", "20871234")
+    assert name_field(release) == "Ada Lovelace (20871234)"  # what the PDF's first page shows
+
+
+def test_the_rubrics_are_in_the_source_only_and_a_copied_rubric_is_refused():
+    import nbformat
+    from autograder.release import find_leaks
+    source = nbformat.read(paths.source_notebook(ASSIGNMENT), as_version=4)
+    rubrics = {cell.metadata["nbgrader"]["grade_id"]: line for cell in source.cells
+               if cell.cell_type == "markdown" and cell.metadata["nbgrader"].get("solution")
+               for line in cell.source.splitlines() if line.startswith("*Marking")}
+    assert sorted(rubrics) == ["q1a_answer", "q1b_answer", "q2b_answer", "q2c_answer"]  # every manual question
+    released = nbformat.read(paths.REPO_ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    assert find_leaks(source, released) == []
+    released.cells[0].source += "\n\n" + rubrics["q2c_answer"]
+    assert [leak.what for leak in find_leaks(source, released)] == ["model answer"]

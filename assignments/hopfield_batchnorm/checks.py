@@ -1,9 +1,11 @@
 """Visible checks of the hopfield_batchnorm assignment, which a student runs with `autograder check`.
 
 They repeat the assertions of the notebook's read-only test cells, with the same messages, and no
-more: BatchNorm's output type, shape, per-node mean and variance on one batch; for both networks
-the base class, a loss function, the output shape, the Linear layers and a LeakyReLU; batch norm in
-BNNet and not in NormalNet. The hidden probes (probes.py) go further; passing these is necessary,
+more: energy against equation (1) on one network and euler_step's shape, its step of length 0, its
+linearity in dt and one small step that lowers the energy; BatchNorm's output type, shape, per-node
+mean and variance on one batch; for both networks the base class, a loss function, the output
+shape and the Linear layers; batch norm in BNNet and not in NormalNet, and in BNNet what reaches
+each Linear layer after the first normalised (batch norm after the activation), the input not. The hidden probes (probes.py) go further; passing these is necessary,
 not sufficient. Points per question add up to the question's autograded points, so the preview is
 on the same scale as the grade. As with every probe, each fact is judged against the same fact of
 the reference solution (`check(fn)` calls `fn(student_value, reference_value)`).
@@ -37,6 +39,42 @@ def _normalised(result, expected) -> tuple[float, str]:
     ])
 
 
+def _hopfield_facts(result, expected) -> tuple[float, str]:
+    messages = {"one number": "energy must return one number",
+                "equation (1)": "energy does not follow equation (1)",
+                "shape": "euler_step must return an array of the shape of u",
+                "u unchanged": "euler_step must not change u in place",
+                "step of length 0": "a step of length 0 must not move u",
+                "linear in dt": "an Euler step moves u by dt times a rate that does not depend on dt",
+                "energy falls": "one small step with symmetric weights should not raise the energy (Q1(b))"}
+    return _first_failure([(result.get(fact) == expected[fact], message) for fact, message in messages.items()])
+
+
+@probe("Q1c", points=1, compare=check(_hopfield_facts), hint="See Q1(c) in the notebook.")
+def hopfield_visible_checks(module, rng):
+    check_rng = np.random.default_rng(1)
+    half = check_rng.normal(size=(5, 5))
+    weights = (half + half.T) / 2
+    np.fill_diagonal(weights, 0.0)
+    biases, activities = check_rng.normal(size=5), np.tanh(check_rng.normal(size=5))
+    double_sum = sum(weights[i, j] * activities[i] * activities[j] for i in range(5) for j in range(5))
+    energy = module.energy(weights, biases, activities)
+    currents = check_rng.normal(size=5)
+    before = currents.copy()
+    stepped = module.euler_step(weights, biases, currents, 0.01)
+    facts = {"one number": bool(np.ndim(energy) == 0),
+             "equation (1)": bool(np.isclose(energy, -0.5 * double_sum + biases @ activities)),
+             "shape": np.shape(stepped) == (5,),
+             "u unchanged": bool(np.array_equal(currents, before))}
+    if facts["shape"]:
+        facts["step of length 0"] = bool(np.allclose(module.euler_step(weights, biases, currents, 0.0), currents))
+        facts["linear in dt"] = bool(np.allclose(module.euler_step(weights, biases, currents, 0.02) - currents,
+                                                 2 * (np.asarray(stepped) - currents)))
+        facts["energy falls"] = bool(module.energy(weights, biases, np.tanh(stepped))
+                                     < module.energy(weights, biases, np.tanh(currents)))
+    return facts
+
+
 @probe("Q2A", points=3, compare=check(_normalised), hint="See equation (3) in the notebook.")
 def batchnorm_visible_checks(module, rng):
     batch = 5.0 + 3.0 * torch.randn(64, 4, generator=torch.Generator().manual_seed(0))
@@ -49,15 +87,30 @@ def _facts(module) -> dict:
     facts = {}
     for name in ("NormalNet", "BNNet"):
         net = getattr(module, name)(**NET_ARGUMENTS)
+        linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
         facts[name] = {
             "NNBase": isinstance(net, utils.NNBase),
             "loss_fcn": getattr(net, "loss_fcn", None) is not None,
             "shape": list(net(torch.randn(32, 4, generator=torch.Generator().manual_seed(0))).shape),
-            "linear shapes": [list(m.weight.shape) for m in net.modules() if isinstance(m, nn.Linear)],
-            "LeakyReLU": any(isinstance(m, nn.LeakyReLU) for m in net.modules()),
+            "linear shapes": [list(m.weight.shape) for m in linears],
+            "normalised": _normalised_inputs(net, linears),
             "BatchNorm": any(isinstance(m, module.BatchNorm) for m in getattr(module, name)().modules()),
         }
     return facts
+
+
+def _normalised_inputs(net, linears) -> list[bool]:
+    """For each Linear layer, whether what reaches it has mean 0 and variance 1 per node over a batch."""
+    reaching = []
+    hooks = [m.register_forward_pre_hook(lambda layer, args: reaching.append(args[0].detach())) for m in linears]
+    try:
+        net(5.0 + 3.0 * torch.randn(32, 4, generator=torch.Generator().manual_seed(1)))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    # mean 0, and variance at most 1 (eps makes it a little less, and much less for a node that barely varies)
+    return [bool(x.mean(dim=0).abs().max() < 1e-4 and x.var(dim=0, unbiased=False).max() < 1.001)
+            for x in reaching]
 
 
 def _nets_check(assertion):
@@ -83,14 +136,21 @@ def _shape(name, facts, expected):
 
 
 def _layers(name, facts, expected):
-    if facts["linear shapes"] != expected["linear shapes"]:
-        return False, f"{name} has Linear layers of shapes {[tuple(s) for s in facts['linear shapes']]}"
-    return facts["LeakyReLU"] == expected["LeakyReLU"], f"{name} should use nn.LeakyReLU()"
+    return (facts["linear shapes"] == expected["linear shapes"],
+            f"{name} has Linear layers of shapes {[tuple(s) for s in facts['linear shapes']]}")
 
 
 def _batchnorm(name, facts, expected):
-    wanted = "must use your BatchNorm" if expected["BatchNorm"] else "must not use BatchNorm"
-    return facts["BatchNorm"] == expected["BatchNorm"], f"{name} {wanted}"
+    if facts["BatchNorm"] != expected["BatchNorm"]:
+        return False, f"{name} {'must use your BatchNorm' if expected['BatchNorm'] else 'must not use BatchNorm'}"
+    normalised, wanted = facts["normalised"], expected["normalised"]
+    if not any(wanted):
+        return not any(normalised), f"{name} normalises the input of a Linear layer: it must not use batch norm"
+    if normalised[:1] != wanted[:1]:
+        return False, f"{name} normalises its raw input: batch norm belongs to the hidden layers only"
+    return normalised == wanted, (
+        f"in {name}, the values reaching every Linear layer after the first should have mean 0 and variance 1 "
+        "per node over the batch: BatchNorm must be the last step of each hidden layer, after its activation")
 
 
 @probe("Q2C-nets", points=1, compare=_nets_check(_derived))
@@ -109,10 +169,10 @@ def nets_output_shape(module, rng):
 
 
 @probe("Q2C-nets", points=1, compare=_nets_check(_layers))
-def nets_linear_layers_and_leaky_relu(module, rng):
+def nets_linear_layers(module, rng):
     return _facts(module)
 
 
 @probe("Q2C-nets", points=1, compare=_nets_check(_batchnorm))
-def batchnorm_only_in_bnnet(module, rng):
+def batchnorm_after_the_activation_in_bnnet_only(module, rng):
     return _facts(module)

@@ -1,30 +1,43 @@
-"""Hidden probes of the hopfield_batchnorm assignment: what the grader asks of `BatchNorm`,
-`NormalNet` and `BNNet`.
+"""Hidden probes of the hopfield_batchnorm assignment: what the grader asks of `energy`,
+`euler_step`, `BatchNorm`, `NormalNet` and `BNNet`.
 
 Every probe returns values the student's code computed from inputs chosen here, and the parent
 compares them with what the reference solution computed from the same inputs (autograder.probes).
+One mistake should cost one probe: each probe is built so that the other common mistakes pass it.
+
+Q1c, energy and euler_step (1 point): the energy (1) and one Euler step, compared with the
+reference's on weights that are symmetric with a zero diagonal (where every correct form of the
+answer to Q1(a), W v, W^T v or their average, gives the same step), several sizes and step lengths.
 
 Q2A, BatchNorm (3 points):
 - each node of the output is an increasing affine function of that node's input, with mean 0 and
   variance 1 over the batch (means and variances are reported only for such nodes);
 - the output matches the reference on several shapes, scales and dtypes, including a node with a
   tiny variance, where putting eps outside the square root shows;
-- the `eps` given to the constructor is the one used;
-- the gradient of the input matches the reference's (statistics taken out of the graph do not);
-- degenerate batches (one sample, constant nodes) give what equation (3) gives, not NaN (all of
-  them, since an output of zeros is right for some).
+- the `eps` given to the constructor is the one used, on a batch so large that dividing the
+  variance by D - 1 instead of D changes nothing within tolerance (that mistake costs the two
+  probes above, not this one);
+- the gradient of the input matches the reference's (statistics taken out of the graph do not),
+  on a large batch for the same reason;
+- batches with constant nodes give what equation (3) gives, zeros, not NaN (all of them at once).
+  A batch of one sample is out of scope (the notebook says so): its statistics say nothing, and
+  torch's own `batch_norm` refuses it in training, so an honest functional solution would lose.
 
 Q2C-nets, NormalNet and BNNet (5 points), by behaviour: both nets get weights that depend only on
 each tensor's shape (`autograder.trusted`), so the reference's nets and a student's compute the same
 numbers only if they run the same layers in the same order:
-- the loss `self.loss_fcn` computes on fixed scores and targets;
-- one epoch of the net's own `learn` (NNBase's), from known weights: its loss and the new weights;
-- with non-negative weights and inputs, where a LeakyReLU passes everything: the outputs in
-  training and evaluation mode and one gradient step done here, which show the Linear layers and
-  where batch norm sits between them (and that NormalNet has none);
-- with signed weights: the outputs in both modes and the gradient of the input, which also show
-  the activation and whether batch norm comes after it;
-- the outputs for the default and for other constructor arguments.
+- the loss `self.loss_fcn` computes on fixed scores and targets (0.5);
+- one epoch of the net's own `learn` (NNBase's), from known weights: its loss and the new weights (0.5);
+- with non-negative weights and inputs, where any LeakyReLU passes everything whatever its slope:
+  the outputs in training and evaluation mode and one gradient step done here, which show the
+  Linear layers and where batch norm sits (after the activation, before the next Linear layer: the
+  point of Q2C; batch norm on the input or before an activation leaks negative values through the
+  activation and shows), and that NormalNet has none (2);
+- the activation, by behaviour, on a net of one hidden node: positive inputs pass, negative ones are
+  scaled by a slope between 0 and 1 (the handout lets students choose the slope, so 0.2,
+  `F.leaky_relu` or `torch.where(h > 0, h, 0.01 * h)` all pass; ReLU does not), and nothing follows
+  the output layer (1);
+- the outputs for the default and for other constructor arguments (1).
 
 While the nets are probed, the module's `BatchNorm` is the grader's own correct one, so a mistake in
 Q2A costs only Q2A's points; a net that uses torch's batch norm instead shows in evaluation mode,
@@ -42,14 +55,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder.probes import Comparator, Verdict, allclose, every_item, probe
+from autograder.probes import Comparator, Verdict, allclose, check, every_item, probe
 from autograder.trusted import (canonical, gradients_and_one_step, input_gradient, load_shape_seeded,
-                                parameter_gradients, parameters, plain, scores, set_training)
+                                parameters, plain, scores, set_training)
 
 # Bound before the submission loads (the child runs this file first); placeholders in the parent.
 _from_numpy = torch.from_numpy
 _Module = nn.Module
 _mean, _var, _sqrt = torch.mean, torch.var, torch.sqrt
+_no_grad, _copy, _size = torch.no_grad, torch.Tensor.copy_, torch.Tensor.size
 
 HIDDEN = (9, 7, 5)  # distinct sizes, so that no two weight matrices share a shape
 INPUT_DIM, N_CLASSES = 3, 4
@@ -70,6 +84,54 @@ def _batch(rng, samples: int, nodes: int, loc=(-50, 50), scale=(0.5, 20), dtype=
     means = rng.uniform(*loc, size=nodes)
     spreads = rng.uniform(*scale, size=nodes)
     return _tensor(means + spreads * rng.normal(size=(samples, nodes)), dtype)
+
+
+# ------------------------------------------------------------------------- Q1c: energy, euler_step
+
+
+def _hopfield_network(rng, neurons: int):
+    """Float64 weights, symmetric with a zero diagonal, and biases."""
+    half = rng.normal(size=(neurons, neurons))
+    weights = (half + half.T) / 2
+    np.fill_diagonal(weights, 0.0)
+    return weights, rng.normal(scale=0.5, size=neurons)
+
+
+def _number_or_array(value) -> np.ndarray:
+    """A student's result as a float64 array (a float, a numpy array or a tensor)."""
+    if hasattr(value, "detach"):
+        value = plain(value)
+    return np.asarray(value, dtype=float)
+
+
+@probe("Q1c", points=0.5, compare=allclose(rtol=1e-6, atol=1e-9),
+       hint="energy(W, b, v) should return the energy of equation (1) for the activities v, as one number.")
+def energy_matches_reference(module, rng):
+    values = {}
+    for neurons in (3, 8, 20):
+        weights, biases = _hopfield_network(rng, neurons)
+        activities = np.tanh(rng.normal(scale=2.0, size=neurons))
+        values[f"{neurons} neurons"] = _number_or_array(module.energy(weights, biases, activities))
+    weights, biases = _hopfield_network(rng, 6)
+    values["saturated activities"] = _number_or_array(
+        module.energy(weights, biases, np.array([1.0, -1.0, 1.0, 1.0, -1.0, 0.0])))
+    return values
+
+
+@probe("Q1c", points=0.5, compare=allclose(rtol=1e-6, atol=1e-9),
+       hint="euler_step(W, b, u, dt) should return u plus dt times your answer to Q1(a) evaluated at v = tanh(u), "
+            "an array of the shape of u.")
+def euler_step_matches_reference(module, rng):
+    values = {}
+    for neurons, step in ((3, 0.01), (8, 0.1), (20, 0.5)):
+        weights, biases = _hopfield_network(rng, neurons)
+        currents = rng.normal(scale=2.0, size=neurons)
+        values[f"{neurons} neurons, dt={step}"] = _number_or_array(
+            module.euler_step(weights, biases, currents.copy(), step))
+    weights, biases = _hopfield_network(rng, 5)
+    currents = np.array([6.0, -6.0, 0.0, 0.3, -40.0])
+    values["saturated neurons"] = _number_or_array(module.euler_step(weights, biases, currents, 0.05))
+    return values
 
 
 # ------------------------------------------------------------------------------ Q2A: BatchNorm
@@ -115,10 +177,13 @@ def batchnorm_matches_reference(module, rng):
     return {name: plain(module.BatchNorm()(x)) for name, x in cases.items()}
 
 
+LARGE_BATCH = 20_000  # dividing a variance by D - 1 instead of D changes it by 5e-5 relative, within tolerance
+
+
 @probe("Q2A", points=0.5, compare=allclose(rtol=1e-4, atol=1e-5),
        hint="BatchNorm(eps=...) must use the eps it is given, inside the square root of equation (3).")
 def batchnorm_uses_its_eps(module, rng):
-    x = _batch(rng, 20, 3, loc=(-1, 1), scale=(0.5, 1.5), dtype=np.float64)
+    x = _batch(rng, LARGE_BATCH, 3, loc=(-1, 1), scale=(0.5, 1.5), dtype=np.float64)
     return {f"eps={eps}": plain(module.BatchNorm(eps=eps)(x)) for eps in (0.5, 3.0)}
 
 
@@ -126,21 +191,25 @@ def batchnorm_uses_its_eps(module, rng):
        hint="Compute BatchNorm with torch operations on the input tensor, keeping the mean and variance in "
             "torch's graph (no numpy, .detach(), .data or .item()), so that gradients flow through all of it.")
 def batchnorm_passes_gradients(module, rng):
-    x = _batch(rng, 12, 3, dtype=np.float64).requires_grad_(True)
-    upstream = _tensor(rng.normal(size=(12, 3)), np.float64)
+    """An upstream gradient with a non-zero mean that correlates with the input, so that a mean or
+    a variance taken out of the graph changes the input's gradient well beyond tolerance."""
+    values = rng.normal(size=(LARGE_BATCH, 3))
+    x = _tensor(20.0 + 5.0 * values, np.float64).requires_grad_(True)
+    upstream = _tensor(0.5 + 0.5 * values + rng.normal(size=(LARGE_BATCH, 3)), np.float64)
     return input_gradient(module.BatchNorm()(x), x, upstream)
 
 
 @probe("Q2A", points=0.5, compare=every_item(allclose(rtol=1e-4, atol=1e-4)),
-       hint="A node whose values are all equal has zero variance, and so does every node of a batch of one "
-            "sample: equation (3) still gives a finite output there (eps keeps the division safe), never NaN.")
+       hint="A node whose values are all equal has zero variance: equation (3) still gives a finite output "
+            "there (eps keeps the division safe), never NaN.")
 def batchnorm_handles_degenerate_batches(module, rng):
-    """All or nothing: zeros, right for the one-sample and all-constant batches, are no answer."""
-    constant_nodes = rng.normal(size=(6, 4))
+    """All or nothing: zeros, right for the all-constant batch, are no answer. The batch with some
+    constant nodes is large, so that a variance divided by D - 1 costs nothing here. (No batch of
+    one sample: out of scope, see the module's docstring.)"""
+    constant_nodes = rng.normal(size=(LARGE_BATCH, 4))
     constant_nodes[:, 1] = 3.0
     constant_nodes[:, 3] = -2.5
-    return {"a batch of one sample": plain(module.BatchNorm()(_batch(rng, 1, 4))),
-            "a batch with constant nodes": plain(module.BatchNorm()(_tensor(constant_nodes))),
+    return {"a batch with constant nodes": plain(module.BatchNorm()(_tensor(constant_nodes))),
             "a batch where every node is constant": plain(module.BatchNorm()(_tensor(np.full((5, 2), 7.0))))}
 
 
@@ -278,9 +347,10 @@ def nets_learn_with_nnbase(module, rng):
     return _per_net(module, learn)
 
 
-@probe("Q2C-nets", points=1.5, compare=per_net(allclose(rtol=1e-4, atol=1e-6)),
+@probe("Q2C-nets", points=2, compare=per_net(allclose(rtol=1e-4, atol=1e-6)),
        hint="Both networks have the Linear layers input_dim -> hidden[0] -> ... -> hidden[-1] -> n_classes in "
-            "that order; BNNet normalises each hidden layer's output with your BatchNorm, NormalNet nowhere.")
+            "that order; BNNet applies your BatchNorm to each hidden layer's activations, right before the next "
+            "Linear layer (not to the input, not before the activation); NormalNet uses it nowhere.")
 def nets_linear_layers_and_batchnorm_places(module, rng):
     """With non-negative weights and inputs (every LeakyReLU passes everything), only the Linear
     layers and where batch norm sits between them decide the outputs and one gradient step."""
@@ -295,20 +365,60 @@ def nets_linear_layers_and_batchnorm_places(module, rng):
     return _per_net(module, measure)
 
 
-@probe("Q2C-nets", points=1.5, compare=per_net(allclose(rtol=1e-4, atol=1e-6)),
-       hint="Both networks use nn.LeakyReLU() with its default slope after every hidden Linear layer and no "
-            "activation after the output layer; in BNNet, BatchNorm comes right after each LeakyReLU.")
-def nets_activations_and_batchnorm_order(module, rng):
-    """With signed weights and inputs the activations matter too: outputs in both modes and the
-    gradient of the input."""
-    inputs, targets = _inputs(rng, BATCH, INPUT_DIM, positive=False), _targets(rng, BATCH)
+ACTIVATION_INPUTS = np.linspace(-2.0, 2.0, 9)  # a batch of scalars around the kink at 0
+OUTPUT_OFFSET = -5.0  # the second output's bias: an activation after the output layer would bend it
+SLOPE_RATIO_MARGIN = 1e-4  # a negative slope must be this far inside (0, 1): rounding is not a leak
 
-    def measure(Net) -> dict:
-        net = _known_net(Net, False, INPUT_DIM, N_CLASSES, HIDDEN)
-        outputs = _outputs_in_both_modes(net, inputs)
-        set_training(net, True)
-        return {**outputs, "gradient of the input": parameter_gradients(net, inputs, targets)[0]}
-    return _per_net(module, measure)
+
+def _one_node_outputs(Net) -> dict:
+    """Net(1, 2, (1,)) with weight 1 and bias 0 into its hidden node, and weights 1 and biases 0 and
+    OUTPUT_OFFSET into its two outputs: each output is the hidden node's activation of the input
+    (after batch norm in BNNet, an increasing affine map over the batch), the second shifted."""
+    net = Net(1, 2, (1,))
+    with _no_grad():
+        for tensor in parameters(net):
+            shape = tuple(_size(tensor))
+            value = {(1, 1): [[1.0]], (1,): [0.0], (2, 1): [[1.0], [1.0]], (2,): [0.0, OUTPUT_OFFSET]}.get(shape)
+            if value is None:
+                raise ValueError(f"a parameter of shape {shape} in {Net.__name__}(1, 2, (1,)): only Linear layers "
+                                 "are expected")
+            _copy(tensor, _tensor(np.array(value)))
+    set_training(net, True)
+    return {"outputs": scores(net, _tensor(ACTIVATION_INPUTS[:, None]))}
+
+
+def _line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(slope, largest residual) of the least-squares line through the points."""
+    design = np.stack([x, np.ones_like(x)], axis=1)
+    fit = np.linalg.lstsq(design, y, rcond=None)[0]
+    return float(fit[0]), float(np.abs(y - design @ fit).max())
+
+
+def _activation_verdict(student, reference) -> tuple[float, str]:
+    """A LeakyReLU, judged by what it does, as the reference's is: linear on each side of 0, negative
+    inputs scaled by a slope between 0 and 1 of the positive one, and the outputs not bent after the
+    last layer. (How much the positive side is scaled is left to the other probes: batch norm in
+    NormalNet rescales it, and that mistake costs there.)"""
+    y, expected = np.asarray(student["outputs"], dtype=float), np.asarray(reference["outputs"], dtype=float)
+    if y.shape != expected.shape or not np.isfinite(y).all():
+        return 0.0, f"its outputs have shape {y.shape} or are not finite"
+    x, negative, positive = ACTIVATION_INPUTS, ACTIVATION_INPUTS < 0, ACTIVATION_INPUTS > 0
+    if not np.allclose(y[:, 1] - y[:, 0], expected[:, 1] - expected[:, 0], atol=1e-4):
+        return 0.0, "something is applied after the output layer: it must return the class scores as they are"
+    slopes, residuals = zip(*(_line(x[side], y[side, 0]) for side in (negative, positive)))
+    scale = max(np.abs(y[:, 0]).max(), 1.0)
+    ratio = slopes[0] / slopes[1] if slopes[1] > 0 else 0.0
+    if not (SLOPE_RATIO_MARGIN < ratio < 1 - SLOPE_RATIO_MARGIN and max(residuals) <= 1e-4 * scale):
+        return 0.0, ("the hidden layers' activation should pass positive inputs and scale negative ones by a slope "
+                     "between 0 and 1 (a LeakyReLU)")
+    return 1.0, ""
+
+
+@probe("Q2C-nets", points=1, compare=per_net(check(_activation_verdict)),
+       hint="Every hidden Linear layer is followed by a LeakyReLU (any slope between 0 and 1), and nothing follows "
+            "the output layer.")
+def nets_activation_leaks(module, rng):
+    return _per_net(module, _one_node_outputs)
 
 
 @probe("Q2C-nets", points=1, compare=per_net(allclose(rtol=1e-4, atol=1e-6)),

@@ -20,11 +20,11 @@ from . import fakes, kits
 
 HOPFIELD, MNIST = "hopfield_batchnorm", "mnist_cnn"
 ASSIGNMENTS = (HOPFIELD, MNIST)
-FULL = {HOPFIELD: 8.0, MNIST: 20.0}
+FULL = {HOPFIELD: 9.0, MNIST: 20.0}
 CORRECT = {HOPFIELD: paths.REPO_ROOT / "examples/submissions/hopfield_batchnorm/amelia_correct_torch.ipynb",
            MNIST: paths.REPO_ROOT / "examples/submissions/mnist_cnn/alice_correct.ipynb"}
 ESCAPE_MARKER = "ADVERSARIAL_ESCAPE_marker.txt"
-FORGED_HEADING = "# Autograded score: 8 / 8"
+FORGED_HEADING = "# Autograded score: 9 / 9"
 INJECTION = ("done.\\n\\n" + FORGED_HEADING + "\\n\\n![pwned](https://evil.example/p.png) "
              "[ask for a regrade](javascript:alert(1)) <img src=x onerror=alert(1)><script>alert(1)</script>")
 
@@ -462,10 +462,11 @@ def _fakes() -> list[Attack]:
         *_on("stubs", kind, "lying_loss_and_learn", "nets of zeros whose loss_fcn falls at every call and whose "
              "learn is overridden", LYING_LOSS, assignments=(HOPFIELD,)),
         # Judgement: BatchNorm's values are right, only its gradient is not (statistics detached), so
-        # Q2A earns all but the gradient probe's 0.5; the nets are still stubs.
+        # Q2A earns all but the gradient probe's 0.5; the nets and Q1c's functions are still stubs,
+        # which raise, so the status is the stubs'.
         *_on("stubs", kind, "batchnorm_detached_statistics", "a BatchNorm whose mean and variance are "
              "detached from the graph (right values, wrong gradient); nets left as stubs",
-             fakes.HOPFIELD_DETACHED_STATISTICS, assignments=(HOPFIELD,), stubs=grades(("partial", 2.5))),
+             fakes.HOPFIELD_DETACHED_STATISTICS, assignments=(HOPFIELD,), stubs=grades((STUBS, 2.5))),
         *_on("stubs", kind, "lying_parameters", "networks with no layers whose parameters() claims the "
              "specified counts", LYING_PARAMETERS, assignments=(MNIST,), stubs=nothing(STUBS, "partial")),
         *_on("stubs", kind, "lying_getattribute", "an MLP whose __getattribute__ answers `parameters` with "
@@ -478,7 +479,7 @@ def _fakes() -> list[Attack]:
              assignments=(HOPFIELD,)),
         *_on("stubs", kind, "random_scores_of_the_right_shape", "a normalised BatchNorm and nets of random "
              "numbers of the right shapes", fakes.HOPFIELD_RANDOM_SCORES_OF_THE_RIGHT_SHAPE, assignments=(HOPFIELD,),
-             stubs=nothing("partial")),
+             stubs=nothing(STUBS)),
         *_on("stubs", kind, "random_scores_of_the_right_shape", "every network returns random scores of the "
              "right shape", fakes.MNIST_RANDOM_SCORES_OF_THE_RIGHT_SHAPE, assignments=(MNIST,)),
         *_on("stubs", kind, "layers_that_compute_nothing", "networks of nn.Linear subclasses returning zeros, "
@@ -497,7 +498,7 @@ def _mistakes_behind_attacks() -> list[Attack]:
     return [
         *_on("correct", kind, "detached_statistics", "BatchNorm with its mean and variance detached: right "
              "values, wrong gradient", fakes.HOPFIELD_DETACHED_STATISTICS, assignments=(HOPFIELD,),
-             correct=grades(("partial", 7.5))),
+             correct=grades(("partial", 8.5))),
         *_on("correct", kind, "noise_instead_of_dropout", "RegularisedCNN adds noise in training mode instead "
              "of dropping units", fakes.MNIST_NOISE_INSTEAD_OF_DROPOUT, assignments=(MNIST,),
              correct=grades(("partial", 18.5))),
