@@ -370,7 +370,7 @@ def test_the_child_sees_an_allow_list_root_and_nothing_of_the_repository(zygote,
                     "repository": sorted(os.listdir({str(REPO_ROOT)!r})),
                     "root": sorted(os.listdir("/")), "etc": sorted(os.listdir("/etc")),
                     "home": os.path.exists("/home"), "run": os.path.exists("/run"),
-                    "host_tmp": os.path.exists({str(tmp_path)!r}), "tmp": os.listdir("/tmp")}}
+                    "host_tmp": os.path.exists({str(tmp_path)!r}), "tmp": sorted(os.listdir("/tmp"))}}
     """))
     value = value_of(outcome)
     assert value["secret"] == "FileNotFoundError" and SECRET not in str(value)
