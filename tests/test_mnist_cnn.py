@@ -5,6 +5,7 @@ examples/submissions/mnist_cnn/EXPECTED.md says what each must get, and this fil
 to it. Probes are also run in this process on small hand-made networks, to pin down what they
 observe of a model's behaviour.
 """
+import functools
 import importlib.util
 import re
 import sys
@@ -163,6 +164,11 @@ def test_dropout_shows_in_the_gradients_and_noise_does_not(probes, reference):
     ({"epochs": 1, "lr": 0.1, "batch_size": 8}, 0.0),
     ({"epochs": 1, "lr": 0.1, "batch_size": 8, "weight_decay": 0.0}, 0.0),
     ({"epochs": 1, "lr": 0.1, "weight_decay": 1e-3}, 0.0),  # unusable settings decay nothing
+    # the decay may live in the optimiser instead; given both ways, utils.train refuses the settings
+    ({"epochs": 1, "lr": 0.1, "batch_size": 8,
+      "optimizer": functools.partial(torch.optim.SGD, momentum=0.9, weight_decay=1e-3)}, 1.0),
+    ({"epochs": 1, "lr": 0.1, "batch_size": 8, "weight_decay": 1e-3,
+      "optimizer": functools.partial(torch.optim.SGD, weight_decay=1e-3)}, 0.0),
 ])
 def test_the_weight_decay_probe_accepts_any_optimiser_that_decays(probes, settings, moved):
     assert probes._moved_towards_zero(settings) == pytest.approx(moved, abs=0.01)
@@ -176,9 +182,11 @@ def test_the_weight_decay_probe_accepts_any_optimiser_that_decays(probes, settin
     ({"epochs": 1, "lr": "fast", "batch_size": 8}, '"lr" must be a positive number'),
     ({"epochs": 1, "lr": 0.1, "batch_size": 8, "optimizer": "rmsprop"}, "utils.train rejects these settings"),
     ({"epochs": 1, "lr": 0.1, "batch_size": 8, "momentum": 0.9}, "utils.train rejects these settings"),
-    ({"epochs": 1, "lr": 0.0001, "batch_size": 8, "optimizer": lambda params, lr, weight_decay:
+    ({"epochs": 1, "lr": 0.0001, "batch_size": 8, "optimizer": lambda params, lr, weight_decay=0.0:
       torch.optim.SGD(params, lr=0.0)}, "does not change the weights"),
     ([("epochs", 1)], "must return a dict"),
+    ({"epochs": 1, "lr": 0.1, "batch_size": 8, "weight_decay": 0.0,
+      "optimizer": functools.partial(torch.optim.SGD, weight_decay=1e-3)}, "weight_decay is given twice"),
 ])
 def test_unusable_settings_are_named(probes, settings, problem):
     assert problem in probes._settings_problems(settings)

@@ -110,6 +110,8 @@ def _plain_settings(settings) -> tuple[dict, list[str]]:
         if plain_settings[key] < 1:
             problems.append(f'"{key}" must be a whole number of at least 1')
     for key, default, least in (("lr", 1.0, "positive"), ("weight_decay", 0.0, "non-negative")):
+        if key == "weight_decay" and key not in settings:
+            continue  # utils.train then leaves the optimiser's own weight decay alone
         try:
             plain_settings[key] = _float(settings.get(key, default))
         except (TypeError, ValueError):
@@ -256,8 +258,11 @@ def _moved_towards_zero(settings) -> float:
     layer = _Linear(28 * 28, 10)
     load_shape_seeded(layer)
     before = [plain(p) for p in parameters(layer)]
-    optimiser = _make_optimiser(settings.get("optimizer", "sgd"), parameters(layer), settings["lr"],
-                                settings.get("weight_decay", 0.0))
+    try:
+        optimiser = _make_optimiser(settings.get("optimizer", "sgd"), parameters(layer), settings["lr"],
+                                    settings.get("weight_decay"))
+    except Exception:
+        return 0.0
     zero_gradients(parameters(layer))
     optimiser.step()
     moved = [((plain(p) - b) * b < 0).ravel() for p, b in zip(parameters(layer), before)]
