@@ -242,6 +242,7 @@ BATCHNORM_PROBES = {"batchnorm_computes_the_specified_function", "batchnorm_in_t
     ("ivan_no_weight_decay", {"weight_decay_pulls_weights_to_zero"}),
     ("frank_batchnorm_before_relu", BATCHNORM_PROBES),
     ("grace_two_batchnorms", BATCHNORM_PROBES),
+    ("oscar_batchnorm_after_pool", {"batchnorm_in_training_mode"}),
 ])
 def test_each_wrong_part_is_caught_by_the_probes_meant_for_it(graded, student, failed):
     scores = _probe_scores(graded[student])
@@ -260,12 +261,14 @@ def test_dropout_and_batchnorm_messages_say_what_is_wrong(graded):
         "training mode zeroes units evaluation mode uses differs from the expected value; "
         "two training passes zero different units differs")
     assert "running statistics has shape" in message("grace_two_batchnorms", "batchnorm_in_training_mode")
+    assert "before the max-pooling" in message("oscar_batchnorm_after_pool", "batchnorm_in_training_mode")
     assert "put a positive \"weight_decay\"" in message("ivan_no_weight_decay", "weight_decay_pulls_weights_to_zero")
 
 
 def test_visible_checks_catch_what_the_visible_tests_catch(reference):
-    """Run in this process: a student without dropout fails the dropout check (half of it), and an
-    untouched release scores nothing, as its notebook's visible tests would tell it."""
+    """Run in this process: a student without dropout fails the dropout check (half of it), one with a
+    softmax output or a misplaced batch norm fails the check made for it, an untouched release scores
+    nothing, and honest students in any style pass every check."""
     checks = _load_file(FOLDER / "checks.py", "mnist_cnn_checks_samples")
     expected = _values(checks, reference)
 
@@ -278,3 +281,10 @@ def test_visible_checks_catch_what_the_visible_tests_catch(reference):
     erin = scores("erin_no_dropout")
     assert erin.pop("dropout_modes") == 0.5 and all(score == 1 for score in erin.values())
     assert set(scores("bob_untouched").values()) == {0}
+    # the two key ideas that only the hidden probes used to catch each have a cheap visible check
+    judy, frank, oscar = scores("judy_softmax_output"), scores("frank_batchnorm_before_relu"), scores("oscar_batchnorm_after_pool")
+    assert judy.pop("mlp_returns_raw_scores") == 0 and all(score == 1 for score in judy.values())
+    assert frank.pop("batchnorm_placement") == 0.5 and all(score == 1 for score in frank.values())
+    assert oscar.pop("batchnorm_placement") == 0.5 and all(score == 1 for score in oscar.values())
+    for honest in ("alice_correct", "kate_alternative_style", "mia_own_parameters", "nina_sequential_forward"):
+        assert set(scores(honest).values()) == {1}, honest
