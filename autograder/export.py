@@ -92,8 +92,8 @@ def export_pdf(
     """Write ``notebook_path`` as an A4 PDF (default: the same name with ``.pdf``).
 
     The first page starts with the title (``title``, else the notebook's first markdown heading,
-    else the file name) and the student's name (``student_name``, else the notebook's
-    ``metadata.authors``, else the file name). A notebook with cells that were not run or that
+    else the file name) and the student's name (``student_name``, else what the student wrote in
+    the notebook's ``NAME_FIELD`` cell, else its ``metadata.authors``, else the file name). A notebook with cells that were not run or that
     show errors is still exported, with a warning naming those cells. Raises ExportError when
     Chromium or MathJax is missing or Chromium fails, and NotebookError (a ValueError) when the
     file cannot be read as a notebook.
@@ -108,7 +108,7 @@ def export_pdf(
     warnings: list[str] = []  # read_notebook adds a sentence for each repair it made
     nb = read_notebook(notebook_path, notes=warnings)
     title = title or first_heading(nb) or notebook_path.stem
-    student_name = student_name or first_author(nb) or notebook_path.stem
+    student_name = student_name or name_field(nb) or first_author(nb) or notebook_path.stem
     unexecuted, errors = unexecuted_cells(nb), error_cells(nb)
     warnings += execution_warnings(unexecuted, errors)
 
@@ -180,6 +180,20 @@ def first_heading(nb: nbformat.NotebookNode) -> str | None:
             match = MARKDOWN_HEADING.search(cell.source)
             if match:
                 return match.group(1).strip()
+    return None
+
+
+NAME_FIELD = "**Name and student id:**"  # a markdown cell of the course's notebooks starts with it
+
+
+def name_field(nb: nbformat.NotebookNode) -> str | None:
+    """What the student wrote after ``NAME_FIELD`` in the first markdown cell that starts with it,
+    on one line; None when there is no such cell or it still holds the placeholder in brackets."""
+    for cell in nb.cells:
+        source = cell.source.strip() if cell.cell_type == "markdown" else ""
+        if source.startswith(NAME_FIELD):
+            value = " ".join(source[len(NAME_FIELD):].split())
+            return value if value and not (value.startswith("(") and value.endswith(")")) else None
     return None
 
 

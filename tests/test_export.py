@@ -21,6 +21,7 @@ from autograder.export import (
     execution_warnings,
     export_pdf,
     first_author,
+    name_field,
     first_heading,
     render_html,
 )
@@ -347,3 +348,15 @@ def test_unreadable_notebook_is_a_clear_error(tmp_path):
     with pytest.raises(NotebookError, match="broken.ipynb: it is not valid JSON"):
         export_pdf(broken)
     assert not (tmp_path / "broken.pdf").exists()
+
+
+@pytest.mark.parametrize("cells, expected", [
+    (["**Name and student id:** Ada Lovelace, 1815"], "Ada Lovelace, 1815"),
+    (["# Title", "**Name and student id:**\nAda  Lovelace\n 1815 "], "Ada Lovelace 1815"),
+    (["**Name and student id:** (your name, your student id)"], None),
+    (["**Name and student id:**"], None),
+    (["Name: Ada"], None),
+])
+def test_the_name_field_is_what_the_student_wrote_after_its_label(cells, expected):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text) for text in cells])
+    assert name_field(nb) == expected
