@@ -460,17 +460,30 @@ def load_fashion_mnist(split: str = "train") -> tuple[torch.Tensor, torch.Tensor
 _OPTIMISERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
 
 
-def _make_optimiser(optimizer, parameters, lr: float, weight_decay: float):
+def _make_optimiser(optimizer, parameters, lr: float, weight_decay: float | None = None):
+    """The optimiser `train` uses: `optimizer` is a name of `_OPTIMISERS` or a callable such as
+    ``functools.partial(torch.optim.SGD, momentum=0.9)``.
+
+    `weight_decay` reaches the optimiser only when it is given (not None), so a callable that
+    already fixes its own weight decay, e.g. ``partial(SGD, weight_decay=1e-4)``, keeps it. A
+    weight decay given both ways is refused rather than one silently overriding the other.
+    """
+    keywords = getattr(optimizer, "keywords", None)
+    if weight_decay is not None and isinstance(keywords, dict) and "weight_decay" in keywords:
+        raise ValueError(f"weight_decay is given twice: weight_decay={weight_decay!r} and inside the optimizer "
+                         f"(weight_decay={keywords['weight_decay']!r}); give it in one place only")
     if isinstance(optimizer, str):
         if optimizer.lower() not in _OPTIMISERS:
             raise ValueError(f"optimizer must be one of {sorted(_OPTIMISERS)} or a callable, "
                              f"got {optimizer!r}")
         optimizer = _OPTIMISERS[optimizer.lower()]
+    if weight_decay is None:
+        return optimizer(parameters, lr=lr)
     return optimizer(parameters, lr=lr, weight_decay=weight_decay)
 
 
 def train(model: nn.Module, data, epochs: int, lr: float, batch_size: int,
-          optimizer="sgd", weight_decay: float = 0.0, loss_fn=F.cross_entropy,
+          optimizer="sgd", weight_decay: float | None = None, loss_fn=F.cross_entropy,
           progress: bool = True, test_data=None) -> dict[str, list[float]]:
     """Train a classifier on in-memory tensors.
 

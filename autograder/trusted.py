@@ -105,7 +105,7 @@ def set_training(net, training: bool) -> None:
 # ------------------------------------------------------------------------------ known weights
 
 
-def shape_seeded(shape: tuple, row_sum: float | None = None):
+def shape_seeded(shape: tuple, row_sum: float | None = None, orientation_free: bool = False):
     """Float64 values of `shape` that depend on the shape only.
 
     Weights (2 dimensions or more) are uniform in +-1/sqrt(fan-in), which keeps activations of order
@@ -113,7 +113,19 @@ def shape_seeded(shape: tuple, row_sum: float | None = None):
     positive so that a running variance is valid. With `row_sum`, weights are non-negative and each
     row sums to at most `row_sum`: on non-negative inputs every pre-activation is then positive, so
     ReLU-like activations pass everything and only the layers and their sizes decide the output.
+
+    With `orientation_free`, a matrix (2 dimensions) gets the transpose of the values of the
+    transposed shape, and a square one is symmetric: a layer that stores its weights as (inputs,
+    outputs) and multiplies on the right (``x @ W``) then computes what ``nn.Linear``'s (outputs,
+    inputs) computes. Its fan-in is its longer side.
     """
+    if orientation_free and len(shape) == 2:
+        rows, columns = shape
+        if rows > columns:
+            return shape_seeded((columns, rows), row_sum, True).T.contiguous()
+        if rows == columns:
+            square = shape_seeded(shape, row_sum)
+            return (square + square.T) / 2
     seed = int.from_bytes(_sha256(repr(tuple(shape)).encode()).digest()[:8], "little")
     uniform = _rand(shape, generator=_Generator().manual_seed(seed), dtype=_float64)
     if len(shape) < 2:
@@ -122,12 +134,12 @@ def shape_seeded(shape: tuple, row_sum: float | None = None):
     return (2 * uniform - 1) / math.sqrt(fan_in) if row_sum is None else uniform * (row_sum / fan_in)
 
 
-def load_shape_seeded(net, row_sum: float | None = None) -> None:
+def load_shape_seeded(net, row_sum: float | None = None, orientation_free: bool = False) -> None:
     """Overwrite every floating-point parameter and buffer of `net` with `shape_seeded` values."""
     with _no_grad(), _no_torch_function():
         for tensor in _tensors(net, "_parameters") + _tensors(net, "_buffers"):
             if _is_floating_point(tensor):
-                _copy(tensor, shape_seeded(tuple(_size(tensor)), row_sum))
+                _copy(tensor, shape_seeded(tuple(_size(tensor)), row_sum, orientation_free))
 
 
 def buffer_values(net) -> np.ndarray:
@@ -136,12 +148,29 @@ def buffer_values(net) -> np.ndarray:
         return canonical([plain(b) for b in _tensors(net, "_buffers") if _is_floating_point(b)])
 
 
-def canonical(arrays: list) -> np.ndarray:
+def canonical(arrays: list, orientation_free: bool = False) -> np.ndarray:
     """The values of `arrays` in one flat array, in an order that does not depend on how a network
     registered its tensors: by shape, then by sum (tensors of one shape start equal, and their
-    gradients differ). One array, so that it is judged as a whole: its parts mean nothing alone."""
+    gradients differ). One array, so that it is judged as a whole: its parts mean nothing alone.
+
+    With `orientation_free` (networks loaded with it, see `shape_seeded`), a matrix and its transpose
+    give the same values: a non-square matrix is read with its shorter side first, a square one as
+    its symmetric part and the size of its antisymmetric part."""
+    if orientation_free:
+        arrays = [_oriented(array) for array in arrays]
     ordered = sorted(arrays, key=lambda array: (array.shape, float(array.sum())))
     return np.concatenate([array.ravel() for array in ordered]) if ordered else np.zeros(0)
+
+
+def _oriented(array: np.ndarray) -> np.ndarray:
+    if array.ndim != 2:
+        return array
+    rows, columns = array.shape
+    if rows > columns:
+        return np.ascontiguousarray(array.T)
+    if rows == columns:
+        return np.concatenate([(array + array.T) / 2, np.abs(array - array.T) / 2])
+    return array
 
 
 # ------------------------------------------------------------------------------ running a network
@@ -174,7 +203,7 @@ def input_gradient(outputs, inputs, upstream) -> np.ndarray:
     return plain(gradient)
 
 
-def gradients_and_one_step(net, inputs, targets, lr: float) -> dict:
+def gradients_and_one_step(net, inputs, targets, lr: float, orientation_free: bool = False) -> dict:
     """What one plain gradient-descent step on the cross-entropy, done here, gives: the gradient of
     the input and the parameters after the step (those the output depends on, `canonical`)."""
     tensors = parameters(net)
@@ -185,7 +214,8 @@ def gradients_and_one_step(net, inputs, targets, lr: float) -> dict:
             if gradient is not None:
                 _sub(tensor, _from_numpy(gradient), alpha=lr)
                 after.append(plain(tensor))
-    return {"gradient of the input": input_gradient_, "parameters after one step": canonical(after)}
+    return {"gradient of the input": input_gradient_,
+            "parameters after one step": canonical(after, orientation_free)}
 
 
 def zero_gradients(tensors: list) -> None:

@@ -5,6 +5,7 @@ examples/submissions/mnist_cnn/EXPECTED.md says what each must get, and this fil
 to it. Probes are also run in this process on small hand-made networks, to pin down what they
 observe of a model's behaviour.
 """
+import functools
 import importlib.util
 import re
 import sys
@@ -93,6 +94,18 @@ def test_notebook_marks_match_grading_toml():
     assert sum(graded.values()) == 40
 
 
+def test_the_import_block_is_editable_and_the_pdf_has_a_name_field():
+    """Rule 1 sends every import to the first code cell, so a student must be able to edit it; the
+    release's name field starts as a placeholder, which the PDF export does not take for a name."""
+    from autograder.export import NAME_FIELD, name_field
+    release = nbformat.read(paths.release_notebook(ASSIGNMENT), as_version=4)
+    first_code = next(cell for cell in release.cells if cell.cell_type == "code")
+    assert "import torch" in first_code.source
+    assert not first_code.metadata.get("nbgrader", {}).get("locked", False)
+    assert any(cell.source.startswith(NAME_FIELD) for cell in release.cells if cell.cell_type == "markdown")
+    assert name_field(release) is None
+
+
 # ---- probes ----------------------------------------------------------------------------------------
 
 def test_probes_and_checks_give_the_reference_full_marks(probes, reference):
@@ -163,6 +176,11 @@ def test_dropout_shows_in_the_gradients_and_noise_does_not(probes, reference):
     ({"epochs": 1, "lr": 0.1, "batch_size": 8}, 0.0),
     ({"epochs": 1, "lr": 0.1, "batch_size": 8, "weight_decay": 0.0}, 0.0),
     ({"epochs": 1, "lr": 0.1, "weight_decay": 1e-3}, 0.0),  # unusable settings decay nothing
+    # the decay may live in the optimiser instead; given both ways, utils.train refuses the settings
+    ({"epochs": 1, "lr": 0.1, "batch_size": 8,
+      "optimizer": functools.partial(torch.optim.SGD, momentum=0.9, weight_decay=1e-3)}, 1.0),
+    ({"epochs": 1, "lr": 0.1, "batch_size": 8, "weight_decay": 1e-3,
+      "optimizer": functools.partial(torch.optim.SGD, weight_decay=1e-3)}, 0.0),
 ])
 def test_the_weight_decay_probe_accepts_any_optimiser_that_decays(probes, settings, moved):
     assert probes._moved_towards_zero(settings) == pytest.approx(moved, abs=0.01)
@@ -176,9 +194,11 @@ def test_the_weight_decay_probe_accepts_any_optimiser_that_decays(probes, settin
     ({"epochs": 1, "lr": "fast", "batch_size": 8}, '"lr" must be a positive number'),
     ({"epochs": 1, "lr": 0.1, "batch_size": 8, "optimizer": "rmsprop"}, "utils.train rejects these settings"),
     ({"epochs": 1, "lr": 0.1, "batch_size": 8, "momentum": 0.9}, "utils.train rejects these settings"),
-    ({"epochs": 1, "lr": 0.0001, "batch_size": 8, "optimizer": lambda params, lr, weight_decay:
+    ({"epochs": 1, "lr": 0.0001, "batch_size": 8, "optimizer": lambda params, lr, weight_decay=0.0:
       torch.optim.SGD(params, lr=0.0)}, "does not change the weights"),
     ([("epochs", 1)], "must return a dict"),
+    ({"epochs": 1, "lr": 0.1, "batch_size": 8, "weight_decay": 0.0,
+      "optimizer": functools.partial(torch.optim.SGD, weight_decay=1e-3)}, "weight_decay is given twice"),
 ])
 def test_unusable_settings_are_named(probes, settings, problem):
     assert problem in probes._settings_problems(settings)
@@ -234,6 +254,7 @@ BATCHNORM_PROBES = {"batchnorm_computes_the_specified_function", "batchnorm_in_t
     ("ivan_no_weight_decay", {"weight_decay_pulls_weights_to_zero"}),
     ("frank_batchnorm_before_relu", BATCHNORM_PROBES),
     ("grace_two_batchnorms", BATCHNORM_PROBES),
+    ("oscar_batchnorm_after_pool", {"batchnorm_in_training_mode"}),
 ])
 def test_each_wrong_part_is_caught_by_the_probes_meant_for_it(graded, student, failed):
     scores = _probe_scores(graded[student])
@@ -252,12 +273,14 @@ def test_dropout_and_batchnorm_messages_say_what_is_wrong(graded):
         "training mode zeroes units evaluation mode uses differs from the expected value; "
         "two training passes zero different units differs")
     assert "running statistics has shape" in message("grace_two_batchnorms", "batchnorm_in_training_mode")
+    assert "before the max-pooling" in message("oscar_batchnorm_after_pool", "batchnorm_in_training_mode")
     assert "put a positive \"weight_decay\"" in message("ivan_no_weight_decay", "weight_decay_pulls_weights_to_zero")
 
 
 def test_visible_checks_catch_what_the_visible_tests_catch(reference):
-    """Run in this process: a student without dropout fails the dropout check (half of it), and an
-    untouched release scores nothing, as its notebook's visible tests would tell it."""
+    """Run in this process: a student without dropout fails the dropout check (half of it), one with a
+    softmax output or a misplaced batch norm fails the check made for it, an untouched release scores
+    nothing, and honest students in any style pass every check."""
     checks = _load_file(FOLDER / "checks.py", "mnist_cnn_checks_samples")
     expected = _values(checks, reference)
 
@@ -270,3 +293,10 @@ def test_visible_checks_catch_what_the_visible_tests_catch(reference):
     erin = scores("erin_no_dropout")
     assert erin.pop("dropout_modes") == 0.5 and all(score == 1 for score in erin.values())
     assert set(scores("bob_untouched").values()) == {0}
+    # the two key ideas that only the hidden probes used to catch each have a cheap visible check
+    judy, frank, oscar = scores("judy_softmax_output"), scores("frank_batchnorm_before_relu"), scores("oscar_batchnorm_after_pool")
+    assert judy.pop("mlp_returns_raw_scores") == 0 and all(score == 1 for score in judy.values())
+    assert frank.pop("batchnorm_placement") == 0.5 and all(score == 1 for score in frank.values())
+    assert oscar.pop("batchnorm_placement") == 0.5 and all(score == 1 for score in oscar.values())
+    for honest in ("alice_correct", "kate_alternative_style", "mia_own_parameters", "nina_sequential_forward"):
+        assert set(scores(honest).values()) == {1}, honest

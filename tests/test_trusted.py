@@ -55,6 +55,36 @@ def test_shape_seeded_values_depend_on_the_shape_only():
     assert (positive >= 0).all() and (positive.sum(dim=1) <= 0.1).all()
 
 
+class RightMultiplied(nn.Module):
+    """Ordered's function with its weights stored (inputs, outputs) and applied as x @ W."""
+
+    def __init__(self):
+        super().__init__()
+        self.w1, self.b1 = nn.Parameter(torch.zeros(3, 4)), nn.Parameter(torch.zeros(4))
+        self.w2, self.b2 = nn.Parameter(torch.zeros(4, 2)), nn.Parameter(torch.zeros(2))
+
+    def forward(self, x):
+        return torch.relu(x @ self.w1 + self.b1) @ self.w2 + self.b2
+
+
+def test_orientation_free_weights_make_the_storage_layout_irrelevant():
+    square = trusted.shape_seeded((5, 5), orientation_free=True)
+    assert torch.equal(square, square.T)
+    assert torch.equal(trusted.shape_seeded((3, 4), orientation_free=True).T,
+                       trusted.shape_seeded((4, 3), orientation_free=True))
+    x, targets = torch.randn(5, 3), torch.tensor([0, 1, 1, 0, 1])
+    nets = (Ordered(), RightMultiplied())
+    for net in nets:
+        trusted.load_shape_seeded(net, orientation_free=True)
+    assert np.allclose(*(trusted.scores(net, x) for net in nets))
+    steps = [trusted.gradients_and_one_step(net, x, targets, 0.1, orientation_free=True) for net in nets]
+    assert all(np.allclose(steps[0][key], steps[1][key]) for key in steps[0])
+    # without it the layouts differ, as before
+    for net in nets:
+        trusted.load_shape_seeded(net)
+    assert not np.allclose(*(trusted.scores(net, x) for net in nets))
+
+
 def test_known_weights_make_layer_names_and_order_irrelevant():
     x = torch.randn(5, 3)
     ordered, reordered = Ordered(), Reordered()

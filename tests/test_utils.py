@@ -278,6 +278,34 @@ def test_train_accepts_adam_and_an_optimiser_factory(digits):
     assert built == [(0.01, 1e-4)]
 
 
+def _weight_decay_of(optimizer, **kwargs) -> float:
+    parameters = [torch.nn.Parameter(torch.ones(3))]
+    return utils._make_optimiser(optimizer, parameters, 0.1, **kwargs).param_groups[0]["weight_decay"]
+
+
+def test_a_weight_decay_inside_the_optimiser_is_kept_when_train_gets_none(digits):
+    """partial(SGD, weight_decay=...) keeps its decay: train passes weight_decay on only when given."""
+    from functools import partial
+    assert _weight_decay_of(partial(torch.optim.SGD, weight_decay=1e-3)) == 1e-3
+    assert _weight_decay_of(partial(torch.optim.SGD, momentum=0.9), weight_decay=1e-3) == 1e-3
+    assert _weight_decay_of("adam", weight_decay=2e-4) == 2e-4
+    assert _weight_decay_of("sgd") == 0.0
+    # and through train: one step with zero gradients only decays, so the weights shrink
+    model = nn.Linear(784, 10, bias=False)
+    before = model.weight.detach().clone()
+    utils.train(model, (torch.zeros(4, 784), torch.zeros(4, dtype=torch.int64)), epochs=1, lr=0.5,
+                batch_size=4, optimizer=partial(torch.optim.SGD, weight_decay=0.1), progress=False)
+    assert torch.allclose(model.weight.detach(), before * (1 - 0.5 * 0.1))
+
+
+@pytest.mark.parametrize("given", [0.0, 1e-4])
+def test_a_weight_decay_given_both_ways_is_refused(digits, given):
+    from functools import partial
+    with pytest.raises(ValueError, match="weight_decay is given twice"):
+        utils.train(nn.Linear(784, 10), digits[0], epochs=1, lr=0.1, batch_size=10, weight_decay=given,
+                    optimizer=partial(torch.optim.SGD, weight_decay=1e-3), progress=False)
+
+
 def test_train_rejects_an_unknown_optimiser(digits):
     with pytest.raises(ValueError, match="optimizer must be one of"):
         utils.train(nn.Linear(784, 10), digits[0], epochs=1, lr=0.1, batch_size=10, optimizer="rmsprop")

@@ -5,7 +5,9 @@ compares them with what the reference solution computed from the same inputs (au
 Structure is probed by behaviour, never by reading layers, types or attributes: each network gets
 weights, biases and batch norm statistics that depend only on each tensor's shape
 (`autograder.trusted`), so the student's network and the reference give the same numbers only if
-they compute the same function, however they name, nest or order their layers. Hyperparameters a
+they compute the same function, however they name, nest or order their layers, and whether a
+matrix is stored (outputs, inputs) as in nn.Linear or (inputs, outputs) for ``x @ W``
+(`orientation_free`: a transposed matrix gets the transposed values, a square one is symmetric). Hyperparameters a
 student is free to choose (dropout probability, learning rate, optimiser) are never compared.
 
 - the scores in evaluation mode, for the usual batch and for another input form;
@@ -66,7 +68,7 @@ def _labels(count: int = BATCH):
 def _known(Net, row_sum: float | None = None):
     """A new `Net()` with shape-seeded weights (see autograder.trusted), in evaluation mode."""
     net = Net()
-    load_shape_seeded(net, row_sum)
+    load_shape_seeded(net, row_sum, orientation_free=True)
     set_training(net, False)
     return net
 
@@ -82,7 +84,7 @@ def _scores_with_positive_weights(Net) -> np.ndarray:
 
 def _one_step(Net) -> dict:
     """The gradient of the input and the parameters after one gradient step done here."""
-    return gradients_and_one_step(_known(Net), _images(), _labels(), LEARNING_RATE)
+    return gradients_and_one_step(_known(Net), _images(), _labels(), LEARNING_RATE, orientation_free=True)
 
 
 def _count_and_scores(Net) -> dict:
@@ -110,6 +112,8 @@ def _plain_settings(settings) -> tuple[dict, list[str]]:
         if plain_settings[key] < 1:
             problems.append(f'"{key}" must be a whole number of at least 1')
     for key, default, least in (("lr", 1.0, "positive"), ("weight_decay", 0.0, "non-negative")):
+        if key == "weight_decay" and key not in settings:
+            continue  # utils.train then leaves the optimiser's own weight decay alone
         try:
             plain_settings[key] = _float(settings.get(key, default))
         except (TypeError, ValueError):
@@ -256,8 +260,11 @@ def _moved_towards_zero(settings) -> float:
     layer = _Linear(28 * 28, 10)
     load_shape_seeded(layer)
     before = [plain(p) for p in parameters(layer)]
-    optimiser = _make_optimiser(settings.get("optimizer", "sgd"), parameters(layer), settings["lr"],
-                                settings.get("weight_decay", 0.0))
+    try:
+        optimiser = _make_optimiser(settings.get("optimizer", "sgd"), parameters(layer), settings["lr"],
+                                    settings.get("weight_decay"))
+    except Exception:
+        return 0.0
     zero_gradients(parameters(layer))
     optimiser.step()
     moved = [((plain(p) - b) * b < 0).ravel() for p, b in zip(parameters(layer), before)]
@@ -290,7 +297,8 @@ def batchnorm_computes_the_specified_function(module, rng):
 
 @probe("Q3d", points=1.5, compare=SCORES,
        hint="In training mode BatchNormCNN normalises with the statistics of the batch and updates its running "
-            "statistics: use nn.BatchNorm2d and nn.BatchNorm1d with their defaults, right after each ReLU.")
+            "statistics: use nn.BatchNorm2d and nn.BatchNorm1d with their defaults, each right after its ReLU, so "
+            "the second one before the max-pooling (after it, the batch statistics are other numbers).")
 def batchnorm_in_training_mode(module, rng):
     """Training-mode scores and the running statistics after the pass; torch's dropout modules,
     which a student may add, are switched off so that only batch norm is random-free here."""
