@@ -97,12 +97,12 @@ def test_notebook_marks_match_grading_toml():
 def test_the_import_block_is_editable_and_the_pdf_has_a_name_field():
     """Rule 1 sends every import to the first code cell, so a student must be able to edit it; the
     release's name field starts as a placeholder, which the PDF export does not take for a name."""
-    from autograder.export import NAME_FIELD, name_field
+    from autograder.export import NAME_FIELD_ID, name_field
     release = nbformat.read(paths.release_notebook(ASSIGNMENT), as_version=4)
     first_code = next(cell for cell in release.cells if cell.cell_type == "code")
     assert "import torch" in first_code.source
     assert not first_code.metadata.get("nbgrader", {}).get("locked", False)
-    assert any(cell.source.startswith(NAME_FIELD) for cell in release.cells if cell.cell_type == "markdown")
+    assert any(cell.metadata.get("nbgrader", {}).get("grade_id") == NAME_FIELD_ID for cell in release.cells)
     assert name_field(release) is None
 
 
