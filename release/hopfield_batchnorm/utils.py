@@ -494,10 +494,11 @@ def train(model: nn.Module, data, epochs: int, lr: float, batch_size: int,
     - epochs: number of passes through the data.
     - lr: learning rate.
     - batch_size: samples per mini-batch; the data are reshuffled every epoch.
-    - optimizer: "sgd", "adam", or a callable called as
-      ``optimizer(model.parameters(), lr=lr, weight_decay=weight_decay)``, e.g.
+    - optimizer: "sgd", "adam", or a callable called as ``optimizer(model.parameters(), lr=lr)``
+      (with ``weight_decay=weight_decay`` added when that is given), e.g.
       ``functools.partial(torch.optim.SGD, momentum=0.9)``.
-    - weight_decay: L2 penalty passed to the optimiser.
+    - weight_decay: L2 penalty passed to the optimiser; None leaves the optimiser's own. Giving it
+      both here and inside ``optimizer`` is an error.
     - loss_fn: ``loss_fn(scores, labels)`` returning a scalar; cross-entropy by default.
     - progress: show a progress bar over the mini-batches.
     - test_data: optional pair (inputs, labels) like ``data``, measured with
