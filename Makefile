@@ -43,6 +43,9 @@ bench: $(READY)
 	$(BIN)/python benchmarks/bench_notebooks.py --runs 3 --fast --header $(wildcard source/*/*.ipynb)
 	$(BIN)/python benchmarks/bench_notebooks.py --runs 3 source/hopfield_batchnorm/hopfield_batchnorm.ipynb
 	$(BIN)/python benchmarks/bench_grading.py
+	$(BIN)/python benchmarks/bench_sandbox.py
+	$(BIN)/python benchmarks/bench_child_per_probe.py
+	$(BIN)/python benchmarks/bench_cli.py
 	$(BIN)/python benchmarks/bench_mnist_loader.py
 
 # Full-settings training of every mnist_cnn variant on MNIST and Fashion-MNIST: about half an hour.
