@@ -28,9 +28,6 @@ from __future__ import annotations
 
 import ast
 import json
-import linecache
-import sys
-import types
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -432,23 +429,6 @@ def _definition_order(definitions: list[Statement]) -> list[Statement]:
 
 
 # ----------------------------------------------------------------------------- loading and files
-
-
-def load_module(source: str, name: str = "submission") -> types.ModuleType:
-    """Compile and run `source` as module `name`, registered in `sys.modules` while it runs (so
-    dataclasses and pickling find it). Exceptions from the module propagate; it is then unregistered."""
-    filename = f"<{name}>"
-    code = compile(source, filename, "exec")
-    # Tracebacks and inspect.getsource read lines through linecache.
-    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-    module = types.ModuleType(name)
-    sys.modules[name] = module
-    try:
-        exec(code, module.__dict__)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
-    return module
 
 
 def extract_file(path, output: Path | None = None) -> Extraction:

@@ -18,7 +18,8 @@ import types
 import numpy as np
 
 from autograder.config import load_config
-from autograder.extract import extract, load_module
+from autograder.extract import extract
+from autograder.sandbox.loader import load_module
 from autograder.notebook import read_notebook
 from autograder.probes import Verdict, judge, probe_functions
 

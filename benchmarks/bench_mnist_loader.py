@@ -33,7 +33,8 @@ from PIL import Image  # noqa: E402
 
 import common  # noqa: E402
 import utils  # noqa: E402
-from autograder.extract import extract, load_module  # noqa: E402
+from autograder.extract import extract  # noqa: E402
+from autograder.sandbox.loader import load_module  # noqa: E402
 from autograder.notebook import read_notebook  # noqa: E402
 
 BATCH_SIZE = 64

@@ -12,7 +12,8 @@ import pytest
 
 from autograder import paths
 from autograder.config import load_config
-from autograder.extract import extract, load_module
+from autograder.extract import extract
+from autograder.sandbox.loader import load_module
 from autograder.notebook import NotebookError, read_notebook
 from autograder.status import Status
 from corpus_grading import grade_corpus, samples

@@ -20,7 +20,8 @@ from torch import nn
 from autograder import grade, paths
 from corpus_grading import grade_corpus
 from autograder.config import load_config
-from autograder.extract import extract, load_module
+from autograder.extract import extract
+from autograder.sandbox.loader import load_module
 from autograder.notebook import read_notebook
 from autograder.probes import judge, probe_functions
 

@@ -176,6 +176,17 @@ def test_the_child_is_pid_1_unprivileged_with_only_its_own_fds_and_a_minimal_env
     assert value["cpu"] == [10, 10] and value["nproc"] == [16, 16] and value["fsize"] == [16 * 2**20] * 2
 
 
+def test_the_child_holds_none_of_the_notebook_tooling(zygote):
+    """The zygote imports only what a child runs: no notebook reader or IPython in its memory."""
+    outcome = zygote.run(job("""
+        import sys
+        def value():
+            return sorted(name for name in ("nbformat", "jsonschema", "IPython", "nbconvert", "autograder.extract")
+                          if name in sys.modules)
+    """))
+    assert value_of(outcome) == []
+
+
 def test_the_same_job_gives_the_same_values_and_probes_get_their_own_seeds(zygote):
     source = """
         import random

@@ -6,7 +6,7 @@ go to `result_fd`, a pipe of their own. In order:
 
 1. The probes module runs first, from the text in the job (the file itself is hidden from the
    child), so its imports bind the real libraries before submission code could patch them.
-2. The submission is loaded with `autograder.extract.load_module` as `job["module_name"]`. Any
+2. The submission is loaded with `autograder.sandbox.loader.load_module` as `job["module_name"]`. Any
    exception (SystemExit and KeyboardInterrupt too) becomes a `load_error` message.
 3. Each requested probe runs in order, with `random`, numpy's global generator and torch seeded from
    the job's seed and the probe's name (SHA-256, so every process agrees, unlike `hash()`), and is
@@ -35,7 +35,7 @@ import types
 import numpy
 
 from autograder.sandbox import wire
-from autograder.extract import load_module
+from autograder.sandbox.loader import load_module
 from autograder.probes import probe_functions
 
 # Functions defined below look builtins up in this private copy, not in the shared module.
