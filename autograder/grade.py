@@ -214,8 +214,18 @@ class _Batch:
     seed: int
     results_dir: Path
     force: bool
-    isolation: str  # what the sandbox does on this machine (Isolation.describe())
-    sandbox_note: str  # for every student when the sandbox is weak, else ""
+
+    @property
+    def isolation(self) -> str:
+        """What the sandbox does on this machine."""
+        return self.zygote.isolation.describe() if self.zygote.isolation else "unknown"
+
+    @property
+    def sandbox_note(self) -> str:
+        """For every student's report when the sandbox is weak, else ""."""
+        if self.zygote.isolation is None or self.zygote.isolation.complete:
+            return ""
+        return f"This notebook was graded without the sandbox's protections: {self.isolation}."
 
     @functools.cached_property
     def fingerprint_base(self) -> bytes:
@@ -440,16 +450,13 @@ def grade_assignment(assignment: str | GradingConfig, submissions: Path, out_dir
     seed = batch_seed(config.assignment)
     with _batch_log(out_dir / "grade.log"), running_zygote(zygote, config, allow_weak_sandbox) as running:
         found = find_submissions(submissions, config.assignment, out_dir / "unpacked")
-        isolation = running.isolation.describe() if running.isolation else "unknown"
+        batch = _Batch(config, running, run_reference(config, running, seed), seed, results_dir, force)
         log.info("grading %d submissions of %s (seed %d); sandbox: %s", len(found), config.assignment, seed,
-                 isolation)
-        weak = running.isolation is not None and not running.isolation.complete
-        batch = _Batch(config, running, run_reference(config, running, seed), seed, results_dir, force, isolation,
-                       f"This notebook was graded without the sandbox's protections: {isolation}." if weak else "")
+                 batch.isolation)
         graded = _grade_all(found, batch, jobs, progress)
     students = sorted((result for result, _ in graded), key=lambda r: r.student)
     resumed = sorted(result.student for result, reused in graded if reused)
-    return ClassResult(config, students, out_dir, seed, isolation, resumed, autolab)
+    return ClassResult(config, students, out_dir, seed, batch.isolation, resumed, autolab)
 
 
 def _grade_all(found: list[Submission], batch: _Batch, jobs: int, progress: bool) -> list[tuple[StudentResult, bool]]:
@@ -472,9 +479,9 @@ def _grade_and_save(submission: Submission, batch: _Batch) -> tuple[StudentResul
     """Grade one submission and save its result; never raises."""
     try:
         result, reused = grade_submission(submission, batch)
-        if not reused and batch.sandbox_note:
-            result.notes.append(batch.sandbox_note)
         if not reused:
+            if batch.sandbox_note:
+                result.notes.append(batch.sandbox_note)
             _write_atomically(batch.results_dir / f"{result.student}.json", json.dumps(result.to_json(), indent=1))
     except Exception as error:  # noqa: BLE001 - one bad submission must never stop the batch
         log.exception("grader error on %s (%s)", submission.student, submission.path)
