@@ -12,6 +12,8 @@ $(READY): pyproject.toml scripts/install-system-deps.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# Notebooks say `import utils`: the course's helpers are importable so in this environment's Jupyter too.
+	$(BIN)/python -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'course_helpers.pth').write_text(str(pathlib.Path('nn_course_kit').resolve()) + '\\n')"
 	touch $@
 
 demo: $(READY)

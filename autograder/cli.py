@@ -11,7 +11,7 @@ from pathlib import Path
 from autograder.errors import AutograderError
 
 
-# Kept here rather than imported from autograder.check, so that `--help` imports nothing heavy.
+# Kept here rather than imported from autograder.verbs.check, so that `--help` imports nothing heavy.
 CHECK_EXIT_CODES = """exit codes:
   0  the notebook will grade
   1  it will not grade fully: a rule or name problem, a module that does not load, or a run the
@@ -22,7 +22,8 @@ CHECK_EXIT_CODES = """exit codes:
 
 
 def _release(args) -> int:
-    from autograder import paths, release
+    from autograder import paths
+    from autograder.verbs import release
     for assignment in paths.resolve_assignments(args.assignments):
         folder = release.release(assignment)
         print(f"released {assignment} -> {folder.relative_to(paths.REPO_ROOT)}")
@@ -30,7 +31,8 @@ def _release(args) -> int:
 
 
 def _validate(args) -> int:
-    from autograder import paths, validate
+    from autograder import paths
+    from autograder.verbs import validate
     failed = False
     for assignment in paths.resolve_assignments(args.assignments):
         for result in validate.validate(assignment, fast=not args.full):
@@ -43,7 +45,7 @@ def _validate(args) -> int:
 
 
 def _extract(args) -> int:
-    from autograder import extract
+    from autograder.analysis import extract
     output = args.output or args.notebook.with_suffix(".py")
     extraction = extract.extract_file(args.notebook, output)
     print(extraction.to_text())
@@ -52,7 +54,8 @@ def _extract(args) -> int:
 
 
 def _grade(args) -> int:
-    from autograder import grade, report
+    from autograder.grading import grade
+    from autograder.verbs import report
     result = grade.grade_assignment(args.assignment, args.submissions, args.output, jobs=args.jobs,
                                     force=args.force, autolab=args.autolab,
                                     allow_weak_sandbox=args.allow_weak_sandbox)
@@ -66,12 +69,12 @@ def _grade(args) -> int:
 
 
 def _check(args) -> int:
-    from autograder import check
+    from autograder.verbs import check
     return check.main(args.notebook, assignment=args.assignment, as_json=args.json)
 
 
 def _pdf(args) -> int:
-    from autograder import export
+    from autograder.verbs import export
     result = export.export_pdf(args.notebook, args.output, student_name=args.name, title=args.title)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)

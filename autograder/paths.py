@@ -14,6 +14,12 @@ class AssignmentError(AutograderError):
     """No such assignment, or which one a notebook is cannot be told; the message names the known ones."""
 
 
+def student_helpers(root: Path = REPO_ROOT) -> Path:
+    """The helper module every notebook imports as ``utils``: ``nn_course_kit/utils.py``. A release
+    folder holds a copy of it; the sandbox and the notebooks run by `validate` import it from here."""
+    return root / "nn_course_kit" / "utils.py"
+
+
 def source_notebook(assignment: str, root: Path = REPO_ROOT) -> Path:
     """The instructor notebook: ``source/<a>/<a>.ipynb``."""
     return root / "source" / assignment / f"{assignment}.ipynb"

@@ -1,6 +1,6 @@
 """What a fresh child per probe would cost: one correct submission's probes run together in one
 sandboxed child (what grading does first) against each probe in a child of its own (what it does
-only after a child failed; see autograder/probe_runs.py).
+only after a child failed; see autograder/grading/probe_runs.py).
 
     python benchmarks/bench_child_per_probe.py [--runs 5] [--assignment hopfield_batchnorm]
 
@@ -14,10 +14,10 @@ import time
 from common import REPO_ROOT, command, machine, table_header, table_row, today
 
 sys.path.insert(0, str(REPO_ROOT))
-from autograder import grade  # noqa: E402
-from autograder.config import load_config  # noqa: E402
-from autograder.extract import extract  # noqa: E402
-from autograder.notebook import read_notebook  # noqa: E402
+from autograder.grading import grade  # noqa: E402
+from autograder.grading.config import load_config  # noqa: E402
+from autograder.analysis.extract import extract  # noqa: E402
+from autograder.analysis.notebook import read_notebook  # noqa: E402
 from autograder.sandbox import Zygote  # noqa: E402
 
 CORRECT = {"hopfield_batchnorm": "amelia_correct_torch", "mnist_cnn": "alice_correct"}

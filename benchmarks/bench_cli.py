@@ -31,7 +31,7 @@ def commands(output: Path) -> list[tuple[list[str], str]]:
         (["-m", "autograder", "extract"], "argparse error: missing notebook"),
         (["-m", "autograder", "check"], "argparse error: missing notebook"),
         (["-c", "import nbformat"], "nbformat as is, for comparison"),
-        (["-c", "from autograder.quick_nbformat import nbformat"], "nbformat as the engine imports it"),
+        (["-c", "from autograder.analysis.quick_nbformat import nbformat"], "nbformat as the engine imports it"),
         (["-m", "autograder", "extract", str(NOTEBOOK.relative_to(REPO_ROOT)), "-o", str(output)],
          "a whole extraction of a source notebook"),
     ]

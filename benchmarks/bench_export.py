@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.export import export_pdf
+from autograder.verbs.export import export_pdf
 from common import command, machine, table_header, table_row, today
 
 COLUMNS = ("date", "machine", "notebook", "runs", "median export (s)", "min–max (s)", "command")

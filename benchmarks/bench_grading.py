@@ -36,7 +36,8 @@ from pathlib import Path
 from common import REPO_ROOT, command, machine, table_header, table_row, today
 
 sys.path.insert(0, str(REPO_ROOT))
-from autograder import grade, paths  # noqa: E402
+from autograder.grading import grade  # noqa: E402
+from autograder import paths  # noqa: E402
 
 ASSIGNMENT = "hopfield_batchnorm"
 SAMPLES = REPO_ROOT / "examples" / "submissions" / ASSIGNMENT
@@ -105,7 +106,7 @@ def nbgrader_course(students: list[tuple[str, Path]], course: Path) -> None:
     source = course / "source" / ASSIGNMENT
     source.mkdir(parents=True)
     shutil.copy(paths.source_notebook(ASSIGNMENT), source)
-    shutil.copy(REPO_ROOT / "utils.py", source)
+    shutil.copy(paths.student_helpers(), source)
     (course / "nbgrader_config.py").write_text('c = get_config()\nc.CourseDirectory.course_id = "bench"\n'
                                                'c.CourseDirectory.db_url = "sqlite:///gradebook.db"\n')
     generated = nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
@@ -115,7 +116,7 @@ def nbgrader_course(students: list[tuple[str, Path]], course: Path) -> None:
         folder = course / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
         shutil.copy(notebook, folder / f"{ASSIGNMENT}.ipynb")
-        shutil.copy(REPO_ROOT / "utils.py", folder)
+        shutil.copy(paths.student_helpers(), folder)
 
 
 def time_nbgrader(students: list[tuple[str, Path]], work: Path) -> tuple[list[float], float]:

@@ -8,7 +8,7 @@ The models and hyperparameters are the model solutions of source/mnist_cnn/mnist
 `train_and_test`, which measures the test set after every epoch. Two data sets:
 
 - mnist-split: the full MNIST training set cannot be downloaded here, so the 10,000 real MNIST
-  test images (in `$COURSE_DATA/mnist/`, default `data/mnist/`) are split into the
+  test images (in `$COURSE_DATA/mnist/`, default `nn_course_kit/data/mnist/`) are split into the
   first 8,000 for training and the last 2,000 for testing. With 7.5 times less training data than
   MNIST proper, the accuracies sit below the notebook's full-data expectations (MLP 98%, CNN 99%),
   but the ranking of the variants and the size of the gaps carry over.

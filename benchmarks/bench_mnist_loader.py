@@ -14,7 +14,7 @@ images, in one process:
   tutorial's training loop.
 
 The data are the real MNIST test images (`t10k-*-ubyte.gz`) in `utils.data_dir()/mnist/`, the folder
-the notebooks read (`$COURSE_DATA/mnist/`, default `data/mnist/`), read with `utils.read_idx`. The median of the repeats is reported as a
+the notebooks read (`$COURSE_DATA/mnist/`, default `nn_course_kit/data/mnist/`), read with `utils.read_idx`. The median of the repeats is reported as a
 Markdown table with the machine, the date and the command.
 """
 import argparse
@@ -33,9 +33,9 @@ from PIL import Image  # noqa: E402
 
 import common  # noqa: E402
 import utils  # noqa: E402
-from autograder.extract import extract  # noqa: E402
+from autograder.analysis.extract import extract  # noqa: E402
 from autograder.sandbox.loader import load_module  # noqa: E402
-from autograder.notebook import read_notebook  # noqa: E402
+from autograder.analysis.notebook import read_notebook  # noqa: E402
 
 BATCH_SIZE = 64
 LEARNING_RATE = 0.05

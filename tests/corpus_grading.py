@@ -16,8 +16,12 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent
 sys.path[:0] = [str(TESTS.parent), str(TESTS)]
 
-from autograder import grade, paths, report  # noqa: E402
-from autograder.config import GradingConfig, load_config  # noqa: E402
+from autograder.grading import grade  # noqa: E402
+
+from autograder import paths  # noqa: E402
+
+from autograder.verbs import report  # noqa: E402
+from autograder.grading.config import GradingConfig, load_config  # noqa: E402
 from autograder.sandbox import Limits, Zygote  # noqa: E402
 
 ASSIGNMENTS = ("hopfield_batchnorm", "mnist_cnn")

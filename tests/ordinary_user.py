@@ -39,7 +39,7 @@ def ordinary_user_python():
         venv = folder / "venv"
         subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True)
         site_packages = next(venv.glob("lib/python3*/site-packages"))
-        (site_packages / "course.pth").write_text(f"{sysconfig.get_paths()['purelib']}\n{REPO_ROOT}\n")
+        (site_packages / "course.pth").write_text(f"{sysconfig.get_paths()['purelib']}\n{REPO_ROOT}\n{REPO_ROOT / 'nn_course_kit'}\n")
         work = folder / "work"
         work.mkdir()
         shutil.chown(work, USER, USER)

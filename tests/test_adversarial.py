@@ -21,7 +21,10 @@ import nbformat
 import pytest
 
 from adversarial import corpus
-from autograder import grade, notebook, paths, report
+from autograder.grading import grade
+from autograder.analysis import notebook
+from autograder import paths
+from autograder.verbs import report
 from corpus_grading import grade_corpus
 
 pytestmark = pytest.mark.adversarial
@@ -30,7 +33,7 @@ CANARY = f"ADVERSARIAL_CANARY_{secrets.token_hex(8)}"
 SECRET_FILES = (paths.REPO_ROOT / "grader-secret-canary.txt",
                 paths.REPO_ROOT / "out" / "adversarial-previous-batch" / "results" / "someone.json")
 # Text only the hidden probes and the reference notebooks hold.
-# (Not `def batchnorm_matches_reference`, which autograder/probes.py quotes in its docstring, nor
+# (Not `def batchnorm_matches_reference`, which autograder/grading/probes.py quotes in its docstring, nor
 # `def mlp_parameter_count`, which the visible checks also define.)
 HIDDEN_TEXT = ("def batchnorm_handles_degenerate_batches(module, rng)", "def nets_learn(module, rng)",
                "Model answer.** The raw batch",

@@ -8,14 +8,16 @@ import nbformat
 import nbformat.v4 as v4
 import pytest
 
-from autograder import grade, paths
-from autograder.config import ConfigError, load_config
-from autograder.extract import extract
-from autograder.names import required_name_problems
-from autograder.probes import load_probes
-from autograder.rules import check_rules
+from autograder.grading import grade
+
+from autograder import paths
+from autograder.grading.config import ConfigError, load_config
+from autograder.analysis.extract import extract
+from autograder.grading.names import required_name_problems
+from autograder.grading.probes import load_probes
+from autograder.analysis.rules import check_rules
 from autograder.sandbox import Limits, Zygote
-from autograder.schema_doc import BEGIN, END, DOCUMENT, reference, with_reference
+from autograder.grading.schema_doc import BEGIN, END, DOCUMENT, reference, with_reference
 from tiny_course import ASSIGNMENT, GRADING_TOML, make_course, nbgrader_cell, tiny_notebook
 
 GUIDE = DOCUMENT.read_text(encoding="utf-8")
@@ -34,7 +36,7 @@ def snippets(language: str) -> list[str]:
 # ---- the generated reference ----------------------------------------------------------------------
 
 def test_the_reference_is_what_the_schema_renders_now():
-    assert with_reference(GUIDE) == GUIDE, "docs/authoring.md is stale: run `python -m autograder.schema_doc`"
+    assert with_reference(GUIDE) == GUIDE, "docs/authoring.md is stale: run `python -m autograder.grading.schema_doc`"
 
 
 def test_the_reference_shows_each_key_with_its_type_default_and_meaning():

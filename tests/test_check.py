@@ -19,9 +19,13 @@ import nbformat
 import nbformat.v4 as v4
 import pytest
 
-from autograder import bundle, check, grade, paths, release
-from autograder.check import Problem, QuestionChecks, check_notebook
-from autograder.notebook import NotebookError
+from autograder.verbs import bundle, check, release
+
+from autograder.grading import grade
+
+from autograder import paths
+from autograder.verbs.check import Problem, QuestionChecks, check_notebook
+from autograder.analysis.notebook import NotebookError
 from autograder.sandbox import Limits, SandboxError, Zygote
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
@@ -395,7 +399,8 @@ def handed_out(tmp_path_factory, zygote) -> Path:
     """The release folder of tiny_check as a student gets it, copied away from a course that is then
     deleted: no source/, no assignments/, no hidden probes anywhere."""
     course = make_course(tmp_path_factory.mktemp("instructor"))
-    (course / "utils.py").write_text('"""Helpers for the tiny course."""\n')
+    paths.student_helpers(course).parent.mkdir()
+    paths.student_helpers(course).write_text('"""Helpers for the tiny course."""\n')
     released = release.release(ASSIGNMENT, course, zygote=zygote)
     student = tmp_path_factory.mktemp("student") / ASSIGNMENT
     shutil.copytree(released, student)

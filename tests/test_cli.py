@@ -4,9 +4,13 @@ import sys
 
 import pytest
 
-from autograder import bundle, cli, config, discovery, export, grade, paths, probes, release
+from autograder.verbs import bundle, export, release
+
+from autograder import cli, paths
+
+from autograder.grading import config, discovery, grade, probes
 from autograder.errors import AutograderError, ReferenceSolutionError
-from autograder.notebook import NotebookError
+from autograder.analysis.notebook import NotebookError
 from autograder.sandbox import SandboxError
 
 

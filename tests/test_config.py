@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from autograder.config import ConfigError, config_file, load_config
+from autograder.grading.config import ConfigError, config_file, load_config
 from autograder.sandbox import Limits
-from autograder.schema import LimitsTable
+from autograder.grading.schema import LimitsTable
 from toy_submissions import TOY, copy_toy
 
 
@@ -60,7 +60,7 @@ def test_probe_source_follows_the_probes_file(toy):
     config = load_config(toy)
     assert config.probe_source == (toy / "probes.py").read_text()
     other = toy / "checks.py"
-    other.write_text("from autograder.probes import probe, equal\n")
+    other.write_text("from autograder.grading.probes import probe, equal\n")
     swapped = dataclasses.replace(config, probes_path=other, probes=config.probes[:1])
     assert swapped.probe_source == other.read_text()  # as `autograder check` swaps in its checks file
 
@@ -183,7 +183,7 @@ def test_missing_file_is_a_config_error(tmp_path):
         load_config(tmp_path)
 
 
-CHECKS = """from autograder.probes import equal, probe
+CHECKS = """from autograder.grading.probes import equal, probe
 
 
 @probe({question}, points=7, compare=equal(), hint="add(2, 3) is 5.")

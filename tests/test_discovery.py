@@ -8,8 +8,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from autograder import notebook
-from autograder.discovery import (LMS_NAMINGS, DiscoveryError, find_submissions, lms_student_id,
+from autograder.analysis import notebook
+from autograder.grading.discovery import (LMS_NAMINGS, DiscoveryError, find_submissions, lms_student_id,
                                   student_id)
 from toy_submissions import TOY
 
@@ -152,7 +152,7 @@ def test_zip_bookkeeping_is_passed_over_and_counted(tmp_path, caplog):
     archive = zip_of(tmp_path / "class.zip", {"toy_alice.ipynb": b"{}", "__MACOSX/._toy_alice.ipynb": b"fork",
                                               "a/.ipynb_checkpoints/toy-checkpoint.ipynb": b"{}",
                                               "readme.txt": b"hi"})
-    with caplog.at_level(logging.INFO, logger="autograder.discovery"):
+    with caplog.at_level(logging.INFO, logger="autograder.grading.discovery"):
         found = find_submissions(archive, "toy", tmp_path / "unpacked")
     assert [s.student for s in found] == ["alice"]
     assert f"{archive}: passed over 2 entries (bookkeeping of other tools)" in caplog.messages
@@ -166,7 +166,7 @@ def test_every_notebook_in_a_folder_gets_a_row(tmp_path, caplog):
         touch(tmp_path / "in" / name)
     touch(tmp_path / "in" / ".ipynb_checkpoints" / "toy_alice-checkpoint.ipynb")
     touch(tmp_path / "in" / "notes.txt")
-    with caplog.at_level(logging.INFO, logger="autograder.discovery"):
+    with caplog.at_level(logging.INFO, logger="autograder.grading.discovery"):
         found = find_submissions(tmp_path / "in", "toy", tmp_path / "unpacked")
     assert rows(found) == {"_": ("..ipynb", ""), "hidden": (".hidden.ipynb", ""),
                            "Zoë_Smith": ("Zoë Smith.IPYNB", ""), "alice": ("toy_alice.ipynb", "")}

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from autograder.export import (
+from autograder.verbs.export import (
     ExportError,
     execution_warnings,
     export_pdf,
@@ -25,7 +25,7 @@ from autograder.export import (
     first_heading,
     render_html,
 )
-from autograder.notebook import NotebookError
+from autograder.analysis.notebook import NotebookError
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
@@ -209,7 +209,7 @@ def test_unrun_and_failed_cells_still_export_with_a_warning(tmp_path, caplog):
     saved = half_run_notebook()
     del saved["metadata"]  # a gap the reader repairs, with a note that becomes a warning
     notebook.write_text(json.dumps(saved))
-    with caplog.at_level(logging.WARNING, logger="autograder.export"):
+    with caplog.at_level(logging.WARNING, logger="autograder.verbs.export"):
         result = export_pdf(notebook)
     assert result.pdf.is_file()
     assert result.unexecuted_cells == (3, 7)

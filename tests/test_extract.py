@@ -10,9 +10,9 @@ import nbformat.v4 as v4
 import pytest
 
 from autograder.errors import AutograderError
-from autograder.extract import Entry, extract, extract_file
+from autograder.analysis.extract import Entry, extract, extract_file
 from autograder.sandbox.loader import load_module
-from autograder.ipython_syntax import MAX_RETOKENIZATIONS
+from autograder.analysis.ipython_syntax import MAX_RETOKENIZATIONS
 
 
 class Markdown(str):

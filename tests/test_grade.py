@@ -10,13 +10,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import grade, versions
-from autograder.config import load_config
-from autograder.discovery import DiscoveryError, find_submissions
+from autograder.grading import grade, versions
+from autograder.grading.config import load_config
+from autograder.grading.discovery import DiscoveryError, find_submissions
 from autograder.errors import ReferenceSolutionError
-from autograder.grade import RESULT_FORMAT, StudentResult, batch_seed, grade_assignment
+from autograder.grading.grade import RESULT_FORMAT, StudentResult, batch_seed, grade_assignment
 from autograder.sandbox import Zygote
-from autograder.status import Finding, Status
+from autograder.grading.status import Finding, Status
 from toy_submissions import ANSWERS, COUNTER_CELL, TOY, copy_toy, write_submission
 
 

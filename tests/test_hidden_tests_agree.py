@@ -11,11 +11,11 @@ import nbformat
 import pytest
 
 from autograder import paths
-from autograder.config import load_config
-from autograder.extract import extract
+from autograder.grading.config import load_config
+from autograder.analysis.extract import extract
 from autograder.sandbox.loader import load_module
-from autograder.notebook import NotebookError, read_notebook
-from autograder.status import Status
+from autograder.analysis.notebook import NotebookError, read_notebook
+from autograder.grading.status import Status
 from corpus_grading import grade_corpus, samples
 
 HIDDEN = "### BEGIN HIDDEN TESTS"

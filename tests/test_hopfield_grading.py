@@ -15,13 +15,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import grade, paths, report
+from autograder.grading import grade
+
+from autograder import paths
+
+from autograder.verbs import report
 from corpus_grading import grade_corpus
-from autograder.config import load_config
-from autograder.extract import extract
+from autograder.grading.config import load_config
+from autograder.analysis.extract import extract
 from autograder.sandbox.loader import load_module
-from autograder.notebook import read_notebook
-from autograder.probes import judge, load_probes, probe_functions
+from autograder.analysis.notebook import read_notebook
+from autograder.grading.probes import judge, load_probes, probe_functions
 
 ASSIGNMENT = "hopfield_batchnorm"
 SAMPLES = paths.REPO_ROOT / "examples" / "submissions" / ASSIGNMENT
@@ -308,7 +312,7 @@ def test_the_visible_check_says_where_batch_norm_goes_without_giving_the_code(re
 
 
 def test_the_release_gives_no_answer_away_and_lets_students_edit_the_imports():
-    from autograder.rules import check_rules
+    from autograder.analysis.rules import check_rules
     release = read_notebook(paths.REPO_ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     text = "\n".join(cell.source for cell in release.cells)
     for secret in ("Marking", "Model answer", "W v - b", "Wv - b", "answer to Q1(a))"):
@@ -318,7 +322,7 @@ def test_the_release_gives_no_answer_away_and_lets_students_edit_the_imports():
     assert first_code.metadata["nbgrader"]["locked"] is False
     first_code.source += "\nimport math"
     assert [v.rule for v in check_rules(release) if v.rule == "imports-first-cell"] == []
-    from autograder.export import name_field
+    from autograder.verbs.export import name_field
     name_cell = next(cell for cell in release.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "student_name")
     assert name_field(release) is None  # the placeholders are no name
     name_cell.source = name_cell.source.replace("*(your name)*", "Ada Lovelace").replace("*(your ID)*", "20871234")
@@ -327,7 +331,7 @@ def test_the_release_gives_no_answer_away_and_lets_students_edit_the_imports():
 
 def test_the_rubrics_are_in_the_source_only_and_a_copied_rubric_is_refused():
     import nbformat
-    from autograder.release import find_leaks
+    from autograder.verbs.release import find_leaks
     source = nbformat.read(paths.source_notebook(ASSIGNMENT), as_version=4)
     rubrics = {cell.metadata["nbgrader"]["grade_id"]: line for cell in source.cells
                if cell.cell_type == "markdown" and cell.metadata["nbgrader"].get("solution")

@@ -17,13 +17,15 @@ import pytest
 import torch
 from torch import nn
 
-from autograder import grade, paths
+from autograder.grading import grade
+
+from autograder import paths
 from corpus_grading import grade_corpus
-from autograder.config import load_config
-from autograder.extract import extract
+from autograder.grading.config import load_config
+from autograder.analysis.extract import extract
 from autograder.sandbox.loader import load_module
-from autograder.notebook import read_notebook
-from autograder.probes import judge, probe_functions
+from autograder.analysis.notebook import read_notebook
+from autograder.grading.probes import judge, probe_functions
 
 ASSIGNMENT = "mnist_cnn"
 FOLDER = paths.assignment_dir(ASSIGNMENT)
@@ -98,7 +100,7 @@ def test_notebook_marks_match_grading_toml():
 def test_the_import_block_is_editable_and_the_pdf_has_a_name_field():
     """Rule 1 sends every import to the first code cell, so a student must be able to edit it; the
     release's name field starts as a placeholder, which the PDF export does not take for a name."""
-    from autograder.export import NAME_FIELD_ID, name_field
+    from autograder.verbs.export import NAME_FIELD_ID, name_field
     release = nbformat.read(paths.release_notebook(ASSIGNMENT), as_version=4)
     first_code = next(cell for cell in release.cells if cell.cell_type == "code")
     assert "import torch" in first_code.source

@@ -7,9 +7,9 @@ import nbformat
 import nbformat.v4 as v4
 import pytest
 
-from autograder import json_cost, notebook
-from autograder.json_cost import cost_bound, parse_cost, quick_cost
-from autograder.notebook import NotebookError, notebook_metadata_assignment, read_notebook
+from autograder.analysis import json_cost, notebook
+from autograder.analysis.json_cost import cost_bound, parse_cost, quick_cost
+from autograder.analysis.notebook import NotebookError, notebook_metadata_assignment, read_notebook
 
 NBFORMAT_FIXTURES = Path(__file__).parent / "fixtures" / "nbformat"
 

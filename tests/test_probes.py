@@ -9,7 +9,7 @@ import pytest
 
 from autograder.errors import ReferenceSolutionError
 from autograder.paths import REPO_ROOT
-from autograder.probes import (Comparator, ProbeDefinitionError, ProbeSpec, Verdict, allclose,
+from autograder.grading.probes import (Comparator, ProbeDefinitionError, ProbeSpec, Verdict, allclose,
                                check, equal, every_item, judge, load_probes, probe, raised)
 
 PROBES_FILE = '''
@@ -17,8 +17,8 @@ import torch
 import utils
 from torch import nn
 import numpy as np
-from autograder.probes import probe, allclose, equal, check
-from autograder.trusted import plain   # imports torch: a placeholder here too
+from autograder.grading.probes import probe, allclose, equal, check
+from autograder.grading.trusted import plain   # imports torch: a placeholder here too
 
 LAYER = nn.Linear   # a placeholder here: only used inside probe bodies
 
@@ -85,7 +85,7 @@ def test_load_probes_reads_specs_in_order_with_heavy_imports_as_placeholders(tmp
 def test_the_grading_process_never_imports_torch(tmp_path):
     path = write(tmp_path, PROBES_FILE)
     script = (f"import sys; sys.path.insert(0, {str(REPO_ROOT)!r})\n"
-              "from autograder import probes, sandbox\nfrom autograder.sandbox import wire\n"
+              "from autograder import sandbox\nfrom autograder.grading import probes\nfrom autograder.sandbox import wire\n"
               f"probes.load_probes({str(path)!r})\n"
               "print(sorted(m for m in ('torch', 'utils', 'matplotlib') if m in sys.modules))\n")
     result = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=120)
@@ -188,7 +188,7 @@ def test_check_gets_the_reference_and_takes_a_bool_a_score_or_a_score_with_a_mes
 
 def test_a_probes_file_with_a_comparator_that_ignores_the_reference_is_refused(tmp_path):
     text = PROBES_FILE + """
-from autograder.probes import Comparator, Verdict
+from autograder.grading.probes import Comparator, Verdict
 
 class Positive(Comparator):
     uses_reference = False

@@ -8,18 +8,22 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import bundle, grade, paths, release
+from autograder.verbs import bundle, release
+
+from autograder.grading import grade
+
+from autograder import paths
 from autograder.sandbox import wire
-from autograder.config import load_config
-from autograder.grade import batch_seed
+from autograder.grading.config import load_config
+from autograder.grading.grade import batch_seed
 from autograder.sandbox import Limits, Zygote
 from tiny_course import (ASSIGNMENT, CHECKS, HIDDEN_LINE, MODEL_ANSWER, PROBE_SECRET, SOLUTION_LINE, make_course,
                          tiny_notebook)
 
 # One more visible check for tiny, whose reference value is a float32 array.
-MORE_CHECKS = CHECKS.replace("from autograder.probes import allclose, equal, probe", """import numpy as np
+MORE_CHECKS = CHECKS.replace("from autograder.grading.probes import allclose, equal, probe", """import numpy as np
 
-from autograder.probes import allclose, equal, probe""") + """
+from autograder.grading.probes import allclose, equal, probe""") + """
 
 @probe("Q1", points=1, compare=allclose(), hint="square must work on float32 arrays.")
 def squares_of_an_array(module, rng):
@@ -62,7 +66,7 @@ def _release_text(root):
 def test_release_replaces_solutions_and_hides_tests(course, zygote):
     folder = release.release(ASSIGNMENT, course, zygote=zygote)
     nb, text = _release_text(course)
-    assert (folder / "utils.py").read_text() == (course / "utils.py").read_text()
+    assert (folder / "utils.py").read_text() == paths.student_helpers(course).read_text()
     assert SOLUTION_LINE not in text and HIDDEN_LINE not in text and MODEL_ANSWER not in text
     assert "raise NotImplementedError()" in nb.cells[2].source
     assert nb.cells[5].source == "YOUR ANSWER HERE"
@@ -136,7 +140,7 @@ def test_stale_release_is_noticed(released):
     nb = nbformat.read(source, as_version=4)
     nb.cells[0].source += "\nA new sentence in the introduction."
     nbformat.write(nb, source)
-    (released / "utils.py").write_text("CHANGED = True\n")
+    paths.student_helpers(released).write_text("CHANGED = True\n")
     assert release.stale_files(ASSIGNMENT, released) == [
         "check/expected.json (source notebook, utils.py changed)", f"{ASSIGNMENT}.ipynb", "utils.py"]
 
@@ -174,7 +178,7 @@ def _edit(path, old, new):
     (lambda course: _edit(paths.assignment_dir(ASSIGNMENT, course) / "grading.toml", "wall_seconds = 30",
                           "wall_seconds = 20"),
      ["check/expected.json (grading.toml changed)", "check/grading.toml"]),
-    (lambda course: (course / "utils.py").write_text("CHANGED = True\n"), ["check/expected.json (utils.py changed)"]),
+    (lambda course: paths.student_helpers(course).write_text("CHANGED = True\n"), ["check/expected.json (utils.py changed)"]),
     (lambda course: _edit(paths.source_notebook(ASSIGNMENT, course), "x * x", "x ** 2"),
      ["check/expected.json (reference module, source notebook changed)"]),
 ], ids=["checks file", "grading.toml", "utils.py", "reference solution"])
@@ -196,7 +200,7 @@ def test_a_missing_or_damaged_expected_values_file_is_stale(released, damage):
 
 
 def test_a_stamp_whose_inputs_cannot_be_read_is_a_clear_error(released):
-    (released / "utils.py").write_bytes(b"\xff\xfe not UTF-8")
+    paths.student_helpers(released).write_bytes(b"\xff\xfe not UTF-8")
     with pytest.raises(release.ReleaseError, match=r"cannot write the check bundle of 'tiny': .*utils\.py cannot "
                                                    r"be read for the stamp"):
         release.stale_bundle_files(ASSIGNMENT, released)

@@ -11,13 +11,13 @@ from html.parser import HTMLParser
 import mistune
 import pytest
 
-from autograder.config import load_config
-from autograder.escape import one_line
-from autograder.grade import ClassResult, ProbeResult, QuestionResult, StudentResult, grade_assignment
-from autograder.report import (autolab_line, class_table, feedback_sections, gradescope_results, render_html,
+from autograder.grading.config import load_config
+from autograder.verbs.escape import one_line
+from autograder.grading.grade import ClassResult, ProbeResult, QuestionResult, StudentResult, grade_assignment
+from autograder.verbs.report import (autolab_line, class_table, feedback_sections, gradescope_results, render_html,
                                render_markdown, status_for_students, write_csv, write_reports)
 from autograder.sandbox import Zygote
-from autograder.status import Finding, Status
+from autograder.grading.status import Finding, Status
 from toy_submissions import COUNTER_CELL, EXPERIMENT_CELL, REFERENCE_VALUE, TOY, write_submission
 
 STUDENTS = {"alice": "correct", "bob": "wrong_add", "carol": "syntax_error", "mallory": "script_in_code"}

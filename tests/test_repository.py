@@ -1,10 +1,12 @@
-"""The repository documents itself: no tracked file cites a document or path outside it.
+"""The repository documents itself (no tracked file cites a document or path outside it), and the
+engine keeps to its layers.
 
 The course team's notes live outside the repository; docs/ replaces them. A tracked file may name a
 system location that code reads data from (Debian's data sets under /usr/share), but never the
 team's folder beside the checkout, their design document, or an absolute path on the machines the
 kit was built on. Markdown links stay inside the repository.
 """
+import ast
 import re
 import subprocess
 from pathlib import Path, PurePosixPath
@@ -58,8 +60,8 @@ def citations(name: str, text: str) -> list[str]:
 def test_the_scan_sees_text_and_skips_binaries():
     names = tracked_files()
     texts = {name: text_of(name) for name in names}
-    assert texts["README.md"] is not None and texts["autograder/export.py"] is not None
-    assert texts["data/fixtures/mnist/t10k-images-idx3-ubyte.gz"] is None
+    assert texts["README.md"] is not None and texts["autograder/verbs/export.py"] is not None
+    assert texts["nn_course_kit/data/fixtures/mnist/t10k-images-idx3-ubyte.gz"] is None
     # Every notebook is scanned, the generated release notebooks included.
     assert all(texts[name] is not None for name in names if name.endswith(".ipynb"))
 
@@ -122,3 +124,45 @@ def test_markdown_links_stay_inside_the_repository():
         if name.endswith(".md"):
             outside += outside_links(name, text_of(name) or "")
     assert outside == []
+
+
+# ---- the engine's layers ----------------------------------------------------------------------
+
+LAYERS = ("analysis", "sandbox", "grading", "verbs")  # bottom up; cli and __main__ sit above them all
+UPWARD_IMPORTS_ALLOWED = {("sandbox/child.py", "autograder.grading.probes")}  # docs/architecture.md
+
+
+def _layer(module: str) -> int:
+    """The rank of a dotted autograder module: -1 for the shared `errors`/`paths`, then LAYERS, then the CLI."""
+    parts = module.split(".")
+    if len(parts) > 1 and parts[1] in LAYERS:
+        return LAYERS.index(parts[1])
+    return -1 if len(parts) > 1 and parts[1] in ("errors", "paths") else len(LAYERS)
+
+
+def _imports(path: Path) -> set[str]:
+    """The autograder modules `path` imports (`from autograder.x import y` counts y when it is a module)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("autograder")}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("autograder"):
+            found |= {f"{node.module}.{alias.name}" if node.module.count(".") < 1 else node.module
+                      for alias in node.names}
+    return found
+
+
+def test_every_engine_module_imports_only_its_own_layer_and_those_below():
+    engine = REPO / "autograder"
+    upward = []
+    for path in sorted(engine.rglob("*.py")):
+        relative = path.relative_to(engine).as_posix()
+        own = _layer("autograder." + relative.removesuffix(".py").replace("/", "."))
+        upward += [(relative, module) for module in _imports(path)
+                   if _layer(module) > own and (relative, module) not in UPWARD_IMPORTS_ALLOWED]
+    assert upward == []
+
+
+def test_the_layer_rule_sees_an_upward_import():
+    assert _layer("autograder.grading.probes") > _layer("autograder.analysis.extract")
+    assert _layer("autograder.cli") > _layer("autograder.verbs.check") > _layer("autograder.paths")

@@ -2,7 +2,7 @@
 import nbformat.v4 as v4
 import pytest
 
-from autograder.rules import Problem, check_rules
+from autograder.analysis.rules import Problem, check_rules
 
 
 class Markdown(str):

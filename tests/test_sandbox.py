@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from autograder.paths import REPO_ROOT
-from autograder.probes import judge, load_probes
+from autograder.grading.probes import judge, load_probes
 from autograder.sandbox import Limits, SandboxError, Zygote, wire
 from autograder.sandbox.namespaces import SANDBOX_ID_BASE
 from autograder.sandbox.outcome import classify
@@ -28,7 +28,7 @@ from autograder.sandbox.parent import TAIL_BYTES
 from autograder.sandbox.worker import RESULT_FD
 
 PROBES = '''
-from autograder.probes import probe, equal, allclose
+from autograder.grading.probes import probe, equal, allclose
 
 @probe("Q1", points=1, compare=equal())
 def value(module, rng):
@@ -181,7 +181,7 @@ def test_the_child_holds_none_of_the_notebook_tooling(zygote):
     outcome = zygote.run(job("""
         import sys
         def value():
-            return sorted(name for name in ("nbformat", "jsonschema", "IPython", "nbconvert", "autograder.extract")
+            return sorted(name for name in ("nbformat", "jsonschema", "IPython", "nbconvert", "autograder.analysis.extract")
                           if name in sys.modules)
     """))
     assert value_of(outcome) == []
@@ -386,7 +386,7 @@ def test_the_child_sees_an_allow_list_root_and_nothing_of_the_repository(zygote,
     value = value_of(outcome)
     assert value["secret"] == "FileNotFoundError" and SECRET not in str(value)
     # The repository shows the engine and the student helpers only: no .git, source/, assignments/.
-    assert set(value["repository"]) <= {"autograder", "utils.py", ".venv"}, value["repository"]
+    assert set(value["repository"]) <= {"autograder", "nn_course_kit", ".venv"}, value["repository"]
     assert "autograder" in value["repository"]
     assert set(value["root"]) <= {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "root",
                                   "sbin", "tmp", "usr", *Path(REPO_ROOT).parts[1:2], *Path(sys.prefix).parts[1:2]}

@@ -47,7 +47,7 @@ def test_a_verb_that_runs_imports_what_it_needs(tmp_path):
 @pytest.mark.skipif(importlib.util.find_spec(SLOW_FORMAT_CHECKER) is None, reason=f"{SLOW_FORMAT_CHECKER} is not installed")
 def test_the_engine_imports_nbformat_without_the_slow_format_checker():
     assert modules_after("import nbformat", ["nbformat", SLOW_FORMAT_CHECKER]) == ["nbformat", SLOW_FORMAT_CHECKER]
-    assert modules_after("import autograder.notebook", ["nbformat", SLOW_FORMAT_CHECKER]) == ["nbformat"]
+    assert modules_after("import autograder.analysis.notebook", ["nbformat", SLOW_FORMAT_CHECKER]) == ["nbformat"]
     # hidden only while jsonschema loads: anyone may import it afterwards
-    assert modules_after(f"import autograder.notebook\nimport {SLOW_FORMAT_CHECKER}",
+    assert modules_after(f"import autograder.analysis.notebook\nimport {SLOW_FORMAT_CHECKER}",
                          [SLOW_FORMAT_CHECKER]) == [SLOW_FORMAT_CHECKER]

@@ -1,7 +1,7 @@
 """Statuses: their order of severity, how a status and its detail read, and their JSON form."""
 import pytest
 
-from autograder.status import Finding, Status, render
+from autograder.grading.status import Finding, Status, render
 
 
 def test_statuses_run_from_what_stops_all_grading_to_full_marks():

@@ -1,10 +1,10 @@
-"""autograder.trusted: known weights, and reading what a network computed, whatever it claims."""
+"""autograder.grading.trusted: known weights, and reading what a network computed, whatever it claims."""
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from autograder import trusted
+from autograder.grading import trusted
 
 
 class Ordered(nn.Module):

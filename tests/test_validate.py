@@ -2,7 +2,9 @@
 import nbformat
 import pytest
 
-from autograder import paths, release, validate
+from autograder import paths
+
+from autograder.verbs import release, validate
 from tiny_course import ASSIGNMENT, make_course, tiny_notebook
 
 

@@ -46,7 +46,7 @@ question = "Q1"
 signature = "(x)"
 """
 CHECKS = '''"""Visible checks of tiny."""
-from autograder.probes import allclose, equal, probe
+from autograder.grading.probes import allclose, equal, probe
 
 
 @probe("Q1", points=1, compare=equal(), hint="square(3) should be 9.")
@@ -59,7 +59,7 @@ def squares_of_fractions(module, rng):
     return {"half": module.square(0.5), "thirds": [module.square(k / 3) for k in range(4)]}
 '''
 PROBES = f'''"""Hidden probes of tiny: never released."""
-from autograder.probes import equal, probe
+from autograder.grading.probes import equal, probe
 
 
 @probe("Q1", points=2, compare=equal(), hint="{PROBE_SECRET}")
@@ -97,7 +97,8 @@ def make_course(root: Path, notebook=None, grading: bool = True) -> Path:
     """Write a course folder (nbgrader_config.py, utils.py, source/tiny/tiny.ipynb and, with
     `grading`, assignments/tiny/) under ``root``."""
     shutil.copy2(paths.REPO_ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-    (root / "utils.py").write_text('"""Helpers for the tiny course."""\n')
+    paths.student_helpers(root).parent.mkdir()
+    paths.student_helpers(root).write_text('"""Helpers for the tiny course."""\n')
     source = paths.source_notebook(ASSIGNMENT, root)
     source.parent.mkdir(parents=True)
     nbformat.write(notebook or tiny_notebook(), source)

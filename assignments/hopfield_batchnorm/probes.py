@@ -2,7 +2,7 @@
 `euler_step`, `BatchNorm`, `NormalNet` and `BNNet`.
 
 Every probe returns values the student's code computed from inputs chosen here, and the parent
-compares them with what the reference solution computed from the same inputs (autograder.probes).
+compares them with what the reference solution computed from the same inputs (autograder.grading.probes).
 One mistake should cost one probe: each probe is built so that the other common mistakes pass it.
 
 Q1c, energy and euler_step (1 point): the energy (1) and one Euler step, compared with the
@@ -24,7 +24,7 @@ Q2A, BatchNorm (3 points):
   torch's own `batch_norm` refuses it in training, so an honest functional solution would lose.
 
 Q2C-nets, NormalNet and BNNet (5 points), by behaviour: both nets get weights that depend only on
-each tensor's shape (`autograder.trusted`), so the reference's nets and a student's compute the same
+each tensor's shape (`autograder.grading.trusted`), so the reference's nets and a student's compute the same
 numbers only if they run the same layers in the same order:
 - the loss `self.loss_fcn` computes on fixed scores and targets (0.5);
 - one epoch of the net's own `learn` (NNBase's), from known weights: its loss and the new weights (0.5);
@@ -46,7 +46,7 @@ where torch's uses running statistics. One net whose code raises loses only its 
 
 Hints say what is asked, never the expected values. Points per question add up to the autograded
 points in grading.toml. Only the standard library and numpy may run at import time outside probe
-bodies: the parent reads this file without torch (see autograder.probes).
+bodies: the parent reads this file without torch (see autograder.grading.probes).
 """
 import contextlib
 from dataclasses import dataclass
@@ -55,8 +55,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder.probes import Comparator, Verdict, allclose, check, every_item, probe
-from autograder.trusted import (canonical, gradients_and_one_step, input_gradient, load_shape_seeded,
+from autograder.grading.probes import Comparator, Verdict, allclose, check, every_item, probe
+from autograder.grading.trusted import (canonical, gradients_and_one_step, input_gradient, load_shape_seeded,
                                 parameters, plain, scores, set_training)
 
 # Bound before the submission loads (the child runs this file first); placeholders in the parent.

@@ -9,7 +9,7 @@ sufficient. Points per question add up to the question's autograded points, so t
 import torch
 from torch import nn
 
-from autograder.probes import equal, probe
+from autograder.grading.probes import equal, probe
 
 REQUIRED_SETTINGS = ("batch_size", "epochs", "lr")
 

@@ -1,10 +1,10 @@
 """Hidden probes of the mnist_cnn assignment: what the grader asks of each student's module.
 
 Every probe returns values the student's code computed from inputs chosen here, and the parent
-compares them with what the reference solution computed from the same inputs (autograder.probes).
+compares them with what the reference solution computed from the same inputs (autograder.grading.probes).
 Structure is probed by behaviour, never by reading layers, types or attributes: each network gets
 weights, biases and batch norm statistics that depend only on each tensor's shape
-(`autograder.trusted`), so the student's network and the reference give the same numbers only if
+(`autograder.grading.trusted`), so the student's network and the reference give the same numbers only if
 they compute the same function, however they name, nest or order their layers, and whether a
 matrix is stored (outputs, inputs) as in nn.Linear or (inputs, outputs) for ``x @ W``
 (`orientation_free`: a transposed matrix gets the transposed values, a square one is symmetric). Hyperparameters a
@@ -25,7 +25,7 @@ student is free to choose (dropout probability, learning rate, optimiser) are ne
 
 Points per question add up to the autograded points in grading.toml (Q2, Q3a, Q3c, Q3d: 5 each).
 Only the standard library and numpy may run at import time: the parent reads this file without
-torch (see autograder.probes).
+torch (see autograder.grading.probes).
 """
 import math
 import operator
@@ -35,8 +35,8 @@ import torch
 from torch import nn
 
 import utils
-from autograder.probes import allclose, check, equal, every_item, probe
-from autograder.trusted import (buffer_values, gradients_and_one_step, load_shape_seeded, modules,
+from autograder.grading.probes import allclose, check, equal, every_item, probe
+from autograder.grading.trusted import (buffer_values, gradients_and_one_step, load_shape_seeded, modules,
                                 parameter_count, parameter_gradients, parameters, plain, scores, set_training,
                                 zero_gradients)
 
@@ -66,7 +66,7 @@ def _labels(count: int = BATCH):
 
 
 def _known(Net, row_sum: float | None = None):
-    """A new `Net()` with shape-seeded weights (see autograder.trusted), in evaluation mode."""
+    """A new `Net()` with shape-seeded weights (see autograder.grading.trusted), in evaluation mode."""
     net = Net()
     load_shape_seeded(net, row_sum, orientation_free=True)
     set_training(net, False)

@@ -23,7 +23,7 @@ builtins does not change how its values are encoded. None of this stops a hostil
 this process and can rebind these names, swap the probes or write to the result pipe itself. That
 is harmless by design (docs/architecture.md, "Threat model"): every value is judged in the parent
 against the reference's, and only a child that ended cleanly is believed
-(`autograder.probe_runs`).
+(`autograder.grading.probe_runs`).
 """
 import builtins
 import hashlib
@@ -36,7 +36,7 @@ import numpy
 
 from autograder.sandbox import wire
 from autograder.sandbox.loader import load_module
-from autograder.probes import probe_functions
+from autograder.grading.probes import probe_functions
 
 # Functions defined below look builtins up in this private copy, not in the shared module.
 __builtins__ = dict(builtins.__dict__)

@@ -1,5 +1,5 @@
 """Loading an extracted module's source as a module, as the sandboxed child does (and the tests and
-the instructor's in-kernel hidden tests do, on trusted code). Kept apart from `autograder.extract` so
+the instructor's in-kernel hidden tests do, on trusted code). Kept apart from `autograder.analysis.extract` so
 that the zygote, and every child forked from it, never imports nbformat or IPython."""
 import linecache
 import sys

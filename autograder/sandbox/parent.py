@@ -18,6 +18,7 @@ import time
 from dataclasses import asdict
 
 from autograder.errors import AutograderError
+from autograder import paths
 from autograder.paths import REPO_ROOT
 from autograder.sandbox import wire
 from autograder.sandbox.isolation import Isolation
@@ -263,7 +264,7 @@ def _check_job(job: dict) -> None:
 def _zygote_command(control_fd: int) -> list[str]:
     """A fresh interpreter running the zygote. -I keeps the current folder (which may hold
     submissions) and PYTHON* variables out of its import path."""
-    code = (f"import sys; sys.path.insert(0, {str(REPO_ROOT)!r}); "
+    code = (f"import sys; sys.path[:0] = {[str(REPO_ROOT), str(paths.student_helpers().parent)]!r}; "
             f"from autograder.sandbox.zygote import main; main({control_fd})")
     return [sys.executable, "-I", "-c", code]
 

@@ -4,7 +4,7 @@ The worker starts from an empty tmpfs and sees only what is bound into it, read-
 
     /usr, /bin, /lib* ...   the system's programs and shared libraries (symlinks recreated as such)
     <Python installation>   sys.base_prefix and sys.prefix (the virtualenv), every sys.path folder
-    <the engine>            the `autograder` package and each preloaded module (e.g. `utils.py`)
+    <the engine>            the `autograder` package and each preloaded module (e.g. `nn_course_kit/`, where `utils` is)
     /etc                    only ld.so.cache and localtime, plus a passwd and group naming uid 0
     /dev                    null, zero, full, random, urandom (bound from the host), /dev/fd links
     /proc                   its own, for its PID namespace
@@ -34,7 +34,7 @@ OLD_ROOT = ".old-root"
 def paths_the_child_needs(repo_root: Path) -> list[str]:
     """The host paths bound into the child's root, outermost only: the system, the Python
     installation and its import path, the engine and every module imported so far that lives
-    outside those (e.g. `utils.py`). The repository's own folder is never among them."""
+    outside those (e.g. `nn_course_kit/`, where `utils` is). The repository's own folder is never among them."""
     engine = Path(__file__).resolve().parent.parent
     candidates = {*SYSTEM_PATHS, sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
                   str(engine), *sys.path}

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 import utils
-from autograder.probes import check, probe
+from autograder.grading.probes import check, probe
 
 NET_ARGUMENTS = {"input_dim": 4, "n_classes": 5, "hidden": (8, 6)}  # as in the notebook's test cell
 

@@ -3,7 +3,7 @@
 The grader tests what a submission *defines*, never what its cells *do*, so training runs, plots and
 prints never execute during grading. Per code cell, in notebook order:
 
-1. IPython syntax is removed (`autograder.ipython_syntax`, which finds it with IPython's own input
+1. IPython syntax is removed (`autograder.analysis.ipython_syntax`, which finds it with IPython's own input
    transformer): line magics (`%time`, `%matplotlib inline`), shell lines (`!pip install x`), help
    requests (`np.mean?`), assignments from them (`files = !ls`), auto-call lines and cell magics.
    A cell magic whose body IPython runs as ordinary Python (`%%time`, `%%capture`, `%%prun`) only
@@ -33,8 +33,8 @@ from functools import cached_property
 from pathlib import Path
 
 from autograder.errors import AutograderError
-from autograder.ipython_syntax import remove_ipython_syntax, split_lines
-from autograder.notebook import read_notebook
+from autograder.analysis.ipython_syntax import remove_ipython_syntax, split_lines
+from autograder.analysis.notebook import read_notebook
 
 KEPT, DROPPED, SKIPPED = "kept", "dropped", "skipped"
 DEFINITION_KINDS = ("function", "class")

@@ -17,11 +17,11 @@ import types
 
 import numpy as np
 
-from autograder.config import load_config
-from autograder.extract import extract
+from autograder.grading.config import load_config
+from autograder.analysis.extract import extract
 from autograder.sandbox.loader import load_module
-from autograder.notebook import read_notebook
-from autograder.probes import Verdict, judge, probe_functions
+from autograder.analysis.notebook import read_notebook
+from autograder.grading.probes import Verdict, judge, probe_functions
 
 SEED = 559  # numpy and torch seeds of every probe run here, the same for the notebook and the reference
 

@@ -12,7 +12,7 @@ Rules (each `Problem` names its cell, counted from 1 among all cells, markdown i
   is not in `allowed_imports`. Matching is by top-level package name: `numpy` allows
   `numpy.linalg`. `__future__` is always allowed; an empty or missing list allows everything.
 
-Cleaning and classification come from `autograder.extract`, so the rules see the cells exactly as
+Cleaning and classification come from `autograder.analysis.extract`, so the rules see the cells exactly as
 the extractor does.
 """
 from __future__ import annotations
@@ -20,16 +20,16 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from autograder.extract import CodeCell, code_cells
+from autograder.analysis.extract import CodeCell, code_cells
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing to fix in a student's notebook, here or in `autograder.names`. `cell` is None when
+    """One thing to fix in a student's notebook, here or in `autograder.grading.names`. `cell` is None when
     no single cell is at fault (a name never defined)."""
 
     cell: int | None
-    rule: str  # a rule above, or missing-name | wrong-kind | wrong-signature (`autograder.names`) |
+    rule: str  # a rule above, or missing-name | wrong-kind | wrong-signature (`autograder.grading.names`) |
     # does-not-load | run-stopped (`autograder check`)
     message: str
     fix: str

@@ -1,8 +1,8 @@
 """The shape of grading.toml: one pydantic model per table, with each key's type, default and meaning.
 
 Checks of a single value live here (a positive number, a Python name, a parameter list); checks
-that relate keys to each other or to files live in `autograder.config`. `parse` turns pydantic's
-errors into (key path, problem) in the words of each key's `Kind`, and `autograder.schema_doc`
+that relate keys to each other or to files live in `autograder.grading.config`. `parse` turns pydantic's
+errors into (key path, problem) in the words of each key's `Kind`, and `autograder.grading.schema_doc`
 renders these models as the reference of docs/authoring.md, so the file, its checks and its
 documentation cannot drift apart.
 

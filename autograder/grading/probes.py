@@ -4,8 +4,8 @@ judged.
 An assignment's hidden `assignments/<a>/probes.py` reads like this:
 
     import torch
-    from autograder.probes import probe, allclose, equal, check, raised
-    from autograder.trusted import plain
+    from autograder.grading.probes import probe, allclose, equal, check, raised
+    from autograder.grading.trusted import plain
 
     @probe("Q2A", points=1, compare=allclose(rtol=1e-4, atol=1e-5),
            hint="BatchNorm's output does not match the expected normalised batch.")
@@ -25,14 +25,14 @@ scored value is therefore plain data that the student's code computed from input
 and every comparator judges it against what the reference solution computed from the same inputs:
 `check(fn)` calls `fn(student_value, reference_value)`, and `probe` refuses a comparator whose
 `uses_reference` is False. Structure (which layers run, in which order, the loss, dropout) is
-likewise probed by behaviour: `autograder.trusted` loads the same weights into both networks and
+likewise probed by behaviour: `autograder.grading.trusted` loads the same weights into both networks and
 compares outputs, gradients and one training step done by trusted code.
 
 `@probe` stores a `ProbeSpec` on the function itself; there is no registry a submission could reach.
 The parent reads the specs with `load_probes`, which runs the probes file with every import other
 than the standard library, numpy and `autograder` replaced by a placeholder: probe bodies, which may
 use torch or `utils`, only ever run in a child, and the grading process never imports torch (nor
-`autograder.trusted`, which does).
+`autograder.grading.trusted`, which does).
 
 Comparators give partial credit: dict values (by the reference's keys) and list items are scored
 separately and averaged; an array, number or string is one item. Messages name where a value is
@@ -53,7 +53,7 @@ from autograder.errors import AutograderError, ReferenceSolutionError
 SPEC_ATTRIBUTE = "__autograder_probe__"
 # Imports that are real when the parent reads a probes file; the rest become placeholders.
 REAL_IN_PARENT = frozenset({"numpy", "autograder"}) | frozenset(sys.stdlib_module_names)
-CHILD_ONLY = frozenset({"autograder.trusted"})  # parts of autograder that import torch
+CHILD_ONLY = frozenset({"autograder.grading.trusted"})  # parts of autograder that import torch
 MESSAGES_SHOWN = 3
 
 

@@ -36,18 +36,20 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from autograder import paths, versions
-from autograder.config import GradingConfig, load_config
-from autograder.discovery import Submission, find_submissions
+from autograder import paths
+
+from autograder.grading import versions
+from autograder.grading.config import GradingConfig, load_config
+from autograder.grading.discovery import Submission, find_submissions
 from autograder.errors import ReferenceSolutionError
-from autograder.extract import KEPT, Extraction, extract
-from autograder.names import required_name_problems
-from autograder.notebook import NotebookError, read_notebook
-from autograder.probes import Verdict, judge
-from autograder.rules import Problem, check_rules
-from autograder.probe_runs import ProbeRun, run_probes
+from autograder.analysis.extract import KEPT, Extraction, extract
+from autograder.grading.names import required_name_problems
+from autograder.analysis.notebook import NotebookError, read_notebook
+from autograder.grading.probes import Verdict, judge
+from autograder.analysis.rules import Problem, check_rules
+from autograder.grading.probe_runs import ProbeRun, run_probes
 from autograder.sandbox import Zygote
-from autograder.status import Finding, Status
+from autograder.grading.status import Finding, Status
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +234,7 @@ class _Batch:
         """What every result depends on besides the notebook: a saved result made with anything else
         is graded again."""
         parts = [str(RESULT_FORMAT), self.config.digest(), self.reference.module_source, str(self.seed),
-                 (paths.REPO_ROOT / "utils.py").read_text(encoding="utf-8"), versions.engine(),
+                 paths.student_helpers().read_text(encoding="utf-8"), versions.engine(),
                  versions.torch(), self.isolation]
         return hashlib.sha256("\0".join(parts).encode()).digest()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from nbclient import NotebookClient
 
 from autograder import paths
-from autograder.quick_nbformat import nbformat
+from autograder.analysis.quick_nbformat import nbformat
 
 CELL_TIMEOUT_SECONDS = 600
 
@@ -51,10 +51,11 @@ def execute(notebook_path: Path, fast: bool = True, root: Path = paths.REPO_ROOT
     """
     nb = nbformat.read(notebook_path, as_version=4)
     env = {**os.environ, "COURSE_FAST": "1" if fast else "0", "MPLBACKEND": "Agg",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(root), str(paths.student_helpers(root).parent),
+                                                  os.environ.get("PYTHONPATH")]))}
     if fast:
         # A release folder holds only utils.py, not the course's small real-data fixture.
-        env.setdefault("COURSE_DATA", str(root / "data" / "fixtures"))
+        env.setdefault("COURSE_DATA", str(paths.student_helpers(root).parent / "data" / "fixtures"))
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(notebook_path.parent)}})
     client.execute(env=env)

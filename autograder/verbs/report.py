@@ -8,7 +8,7 @@ Feedback tells a student what passed, what failed and why, in the probes' own wo
 and the comparators' messages, which never hold the reference's values), how the notebook was read
 (cells skipped, statements dropped) and which questions wait for a person.
 
-Every text written into a report goes through `autograder.escape`, the one function of its format:
+Every text written into a report goes through `autograder.verbs.escape`, the one function of its format:
 a student's messages, values, file names and ids can never add structure to Markdown, HTML, CSV or
 JSON (see that module for how each format is made inert).
 """
@@ -19,9 +19,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.escape import csv_cell, html_template, json_line, markdown_code, markdown_text
-from autograder.grade import NEEDS_MANUAL_GRADING, ClassResult, StudentResult
-from autograder.status import Finding, Status
+from autograder.verbs.escape import csv_cell, html_template, json_line, markdown_code, markdown_text
+from autograder.grading.grade import NEEDS_MANUAL_GRADING, ClassResult, StudentResult
+from autograder.grading.status import Finding, Status
 
 GRADESCOPE_VISIBILITY = "after_published"  # hidden probes: students see results once grades are out
 GRADESCOPE_OUTPUT_FORMAT = "text"  # shown as written: Gradescope's other formats render HTML or Markdown

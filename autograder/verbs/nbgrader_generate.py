@@ -12,7 +12,7 @@ import glob
 import shutil
 from pathlib import Path
 
-from autograder import quick_nbformat  # noqa: F401, I001  (first: nbgrader imports nbformat)
+from autograder.analysis import quick_nbformat  # noqa: F401, I001  (first: nbgrader imports nbformat)
 from nbgrader.converters import GenerateAssignment
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import find_all_files

@@ -1,7 +1,7 @@
-"""Render grading.toml's schema (`autograder.schema`) as Markdown: the reference section of
+"""Render grading.toml's schema (`autograder.grading.schema`) as Markdown: the reference section of
 docs/authoring.md, which sits between two marker comments.
 
-`python -m autograder.schema_doc` rewrites that section; a test fails while the document differs
+`python -m autograder.grading.schema_doc` rewrites that section; a test fails while the document differs
 from what the schema renders now, so the reference cannot fall behind the code.
 """
 import inspect
@@ -9,10 +9,10 @@ import json
 import typing
 
 from autograder import paths
-from autograder.schema import TABLES, kind_of
+from autograder.grading.schema import TABLES, kind_of
 
 DOCUMENT = paths.REPO_ROOT / "docs" / "authoring.md"
-BEGIN = "<!-- BEGIN grading.toml reference: generated from autograder/schema.py by `python -m autograder.schema_doc` -->"
+BEGIN = "<!-- BEGIN grading.toml reference: generated from autograder/grading/schema.py by `python -m autograder.grading.schema_doc` -->"
 END = "<!-- END grading.toml reference -->"
 
 

@@ -17,7 +17,7 @@ one training step, which the parent compares. For that to hold, this module:
 
 Probes files import this module at their top, and the child runs them before the submission loads,
 so the captures below are the real functions. This module uses torch, so the grading parent never
-imports it: `autograder.probes.load_probes` gives probes files a placeholder for it.
+imports it: `autograder.grading.probes.load_probes` gives probes files a placeholder for it.
 """
 import builtins
 import hashlib

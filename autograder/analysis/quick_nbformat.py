@@ -6,7 +6,7 @@ the `iri` format), and that package builds a Lark grammar as it loads: 1.5 of th
 schema has an `iri` field, so jsonschema is imported here with that package hidden, as if it were
 not installed. Only jsonschema's `iri` checker is missing afterwards; `import rfc3987_syntax` works.
 
-Engine modules import nbformat from here: `from autograder.quick_nbformat import nbformat`.
+Engine modules import nbformat from here: `from autograder.analysis.quick_nbformat import nbformat`.
 """
 import sys
 

@@ -24,7 +24,7 @@ visible checks as probes and the assignment's batch seed), in the wire format of
 
 Each sha256 is the hex digest of the file's text as UTF-8 with universal newlines, so a checkout
 with CRLF line endings stamps as one with LF. Every check's comparator reads the reference's value
-(`autograder.probes.probe` refuses one that does not), so every check has a result.
+(`autograder.grading.probes.probe` refuses one that does not), so every check has a result.
 
 The stamp, not the values, says whether expected.json is current (`release.stale_files`): a
 reference run on another CPU may differ in the last bits of a float (torch picks other SIMD
@@ -39,11 +39,13 @@ import json
 import shutil
 from pathlib import Path
 
-from autograder import grade, paths, versions
-from autograder.config import CONFIG_FILE, GradingConfig
+from autograder.grading import grade, versions
+
+from autograder import paths
+from autograder.grading.config import CONFIG_FILE, GradingConfig
 from autograder.errors import AutograderError
-from autograder.extract import extract
-from autograder.notebook import NotebookError, read_notebook
+from autograder.analysis.extract import extract
+from autograder.analysis.notebook import NotebookError, read_notebook
 from autograder.sandbox import Zygote, wire
 
 BUNDLE_FOLDER = "check"
@@ -107,7 +109,7 @@ def stamp(checks: GradingConfig, root: Path = paths.REPO_ROOT) -> dict:
             "reference module": _sha256(extract(reference).source),
             "source notebook": _file_sha256(paths.source_notebook(checks.assignment, root)),
             "torch": versions.torch(),
-            "utils.py": _file_sha256(root / "utils.py")}
+            "utils.py": _file_sha256(paths.student_helpers(root))}
 
 
 def _checkable_inputs(checks: GradingConfig, seed: int) -> dict:

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from autograder.config import RequiredName
-from autograder.extract import Extraction, code_cells
-from autograder.rules import Problem
+from autograder.grading.config import RequiredName
+from autograder.analysis.extract import Extraction, code_cells
+from autograder.analysis.rules import Problem
 
 
 # ----------------------------------------------------------------------------- required names

@@ -1,7 +1,7 @@
 """Read and check an assignment's grading.toml: its questions, the names to extract, the limits and
 the probes.
 
-The file's shape (keys, types, defaults, meanings) is `autograder.schema`; docs/authoring.md shows
+The file's shape (keys, types, defaults, meanings) is `autograder.grading.schema`; docs/authoring.md shows
 it as a reference. This module adds what relates keys to each other and to files: question ids are
 unique, every name and every probe is for a question of the file, probes are never for a manual
 question, the files named exist, and the hidden probes of each autograded question are worth its
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import errors, paths
-from autograder.probes import ProbeDefinitionError, ProbeSpec, load_probes
+from autograder.grading.probes import ProbeDefinitionError, ProbeSpec, load_probes
 from autograder.sandbox.limits import Limits
-from autograder.schema import GradingFile, Question, RequiredName, SchemaError, parse
+from autograder.grading.schema import GradingFile, Question, RequiredName, SchemaError, parse
 
 CONFIG_FILE = "grading.toml"
 # Probe points are floats; sums within this of a question's points count as equal.

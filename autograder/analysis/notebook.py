@@ -30,8 +30,8 @@ import json
 from pathlib import Path
 
 from autograder.errors import AutograderError
-from autograder.json_cost import cost_bound
-from autograder.quick_nbformat import nbformat
+from autograder.analysis.json_cost import cost_bound
+from autograder.analysis.quick_nbformat import nbformat
 
 # The largest notebook file anything in the kit reads or unpacks (outputs are most of a big one).
 MAX_NOTEBOOK_BYTES = 200 * 2**20

@@ -1,9 +1,9 @@
 """Generate the student version of an assignment and refuse one that gives answers away.
 
-``release`` runs nbgrader's generate_assignment (in this process, `autograder.nbgrader_generate`)
+``release`` runs nbgrader's generate_assignment (in this process, `autograder.verbs.nbgrader_generate`)
 on a private copy of ``source/<a>/``, copies
 ``utils.py`` beside the notebook, writes the check bundle ``check/`` that ``autograder check`` needs
-(see `autograder.bundle`) when the assignment has a grading.toml, and checks the result for leaks —
+(see `autograder.verbs.bundle`) when the assignment has a grading.toml, and checks the result for leaks —
 solution text, hidden tests, hidden probes — before it replaces ``release/<a>/``.
 ``stale_files`` lists what in the committed release its inputs would no longer make: it generates the
 notebook again, but judges the bundle's expected values by the stamp of their inputs, not by their bytes.
@@ -18,10 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import bundle, errors, nbgrader_generate, paths
-from autograder.config import ConfigError, GradingConfig, config_file, load_config
-from autograder.grade import ReferenceSolutionError
-from autograder.quick_nbformat import nbformat
+from autograder.verbs import bundle, nbgrader_generate
+
+from autograder import errors, paths
+from autograder.grading.config import ConfigError, GradingConfig, config_file, load_config
+from autograder.grading.grade import ReferenceSolutionError
+from autograder.analysis.quick_nbformat import nbformat
 from autograder.sandbox import Zygote
 
 # Markers that must never reach students, whatever cell they sit in.
@@ -201,7 +203,7 @@ def _student_folder(assignment: str, root: Path) -> Iterator[Path]:
                                nbformat.read(notebook, as_version=4))
             if leaks:
                 raise _refusal(assignment, "notebook", leaks)
-        shutil.copy2(root / "utils.py", generated / "utils.py")
+        shutil.copy2(paths.student_helpers(root), generated / "utils.py")
         yield generated
 
 

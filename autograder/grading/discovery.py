@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from autograder import notebook
+from autograder.analysis import notebook
 from autograder.errors import AutograderError
 
 log = logging.getLogger(__name__)

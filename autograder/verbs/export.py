@@ -1,7 +1,7 @@
 """Export a notebook to PDF offline, with its math typeset and its plots shown.
 
 Route (docs/pdf.md says why this one): nbconvert writes HTML with the print template in
-``autograder/templates/course_pdf`` (the lab template without CDN scripts, local MathJax 3, A4
+``autograder/verbs/templates/course_pdf`` (the lab template without CDN scripts, local MathJax 3, A4
 pages, wrapping code), then Debian's headless Chromium prints that page to PDF. Nothing is
 downloaded: the only script is MathJax from a local file, and Chromium's host resolver is told that
 every remote host is unknown.
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import AutograderError
-from autograder.notebook import read_notebook
+from autograder.analysis.notebook import read_notebook
 from autograder.paths import REPO_ROOT
-from autograder.quick_nbformat import nbformat
+from autograder.analysis.quick_nbformat import nbformat
 
 log = logging.getLogger(__name__)
 # nbconvert warns that figures lack alt text, which a student exporting a PDF can do nothing about.

@@ -4,7 +4,7 @@ A student runs ``autograder check my.ipynb`` and learns, before any grader does,
 will grade. Every problem names its cell (1-based among all cells, markdown included, as JupyterLab
 counts) and comes with a one-line fix:
 
-- the submission rules of `autograder.rules`: imports outside the first code cell, code in a
+- the submission rules of `autograder.analysis.rules`: imports outside the first code cell, code in a
   definition cell that the grader would drop (listing those lines), cells that do not parse, imports
   outside the assignment's allow-list;
 - the names grading.toml requires: missing, the wrong kind (class vs function), or parameters other
@@ -13,7 +13,7 @@ counts) and comes with a one-line fix:
 Then the assignment's *visible* checks (the file grading.toml names as ``checks``, written with the
 probe API of the hidden probes) run on the extracted module in the grading sandbox and are judged by
 grading's own `grade.grade_notebook`, as the probes of a copy of the assignment's config, against the
-reference solution's values stored by ``autograder release`` (see `autograder.bundle`); the result
+reference solution's values stored by ``autograder release`` (see `autograder.verbs.bundle`); the result
 is shown per question.
 
 Where the grading config comes from:
@@ -28,7 +28,7 @@ Where the grading config comes from:
 The hidden probes file is never opened.
 
 The run is graded exactly as `autograder grade` grades a submission, so the report gives its status
-in grade's own words (`autograder.status`): "time limit", "memory limit", "crashed (exit code 0)",
+in grade's own words (`autograder.grading.status`): "time limit", "memory limit", "crashed (exit code 0)",
 "malformed answer", "exception at import", ... or "partial" / "ok" when everything ran.
 
 Exit codes answer "will this notebook grade?", which is what a script gating a hand-in needs:
@@ -56,15 +56,19 @@ import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder import bundle, grade, paths
-from autograder.config import CONFIG_FILE, GradingConfig, load_config
-from autograder.extract import Extraction, extract
+from autograder.verbs import bundle
+
+from autograder.grading import grade
+
+from autograder import paths
+from autograder.grading.config import CONFIG_FILE, GradingConfig, load_config
+from autograder.analysis.extract import Extraction, extract
 from autograder.errors import AutograderError, ReferenceSolutionError
-from autograder.names import required_name_problems
-from autograder.notebook import notebook_metadata_assignment, read_notebook
-from autograder.rules import Problem, check_rules
+from autograder.grading.names import required_name_problems
+from autograder.analysis.notebook import notebook_metadata_assignment, read_notebook
+from autograder.analysis.rules import Problem, check_rules
 from autograder.sandbox import Zygote
-from autograder.status import Finding, Status
+from autograder.grading.status import Finding, Status
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CANNOT_CHECK = 0, 1, 2
 NO_EXPECTED_VALUES = "no expected values; ask your instructor"
@@ -231,7 +235,7 @@ def run_visible_checks(nb, extraction: Extraction, config: GradingConfig, expect
                        zygote: Zygote | None = None) -> VisibleChecks:
     """Run the checks file of `config` on the extracted module in the grading sandbox and judge them,
     with grading's own `grade_notebook`, against the reference's values stored at `expected` (see
-    `autograder.bundle`); when there are none for these checks, against the reference solution run
+    `autograder.verbs.bundle`); when there are none for these checks, against the reference solution run
     now, if its notebook is there. The checks are graded as the probes of a copy of `config`, so
     nothing here reads or needs the hidden probes file. Raises SandboxError when the sandbox fails.
     """
