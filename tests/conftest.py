@@ -1,5 +1,14 @@
-"""Fixtures shared by the test modules: one course zygote per test process (pytest-xdist worker)."""
+"""Fixtures shared by the test modules: one course zygote per test process (pytest-xdist worker).
+
+`make test` runs two workers on two cores, so every process the tests start computes on one thread
+(torch in the workers, the notebook kernels `validate` starts, the sandbox's children already do):
+more threads than cores only make them wait for each other.
+"""
+import os
+
 import pytest
+
+os.environ["OMP_NUM_THREADS"] = "1"
 
 from autograder.sandbox import Zygote
 
@@ -10,3 +19,4 @@ def course_zygote():
     assignments; each grading passes its own limits."""
     with Zygote() as zygote:
         yield zygote
+

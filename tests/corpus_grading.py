@@ -5,11 +5,16 @@ file as a script, as an ordinary user:
 
     python tests/corpus_grading.py OUT     # prints {"<a> samples" | "<a> adversarial": {student: [status, total]}}
 
+The script grades what the sandbox decides, the part of the classes whose grades could depend on
+who runs the grader (`sandbox_decided`); attacks on the judging are the same for every user.
+
 The limits are each assignment's own with a shorter clock (LIMITS), so that submissions that loop
 forever cost the suite seconds, not minutes; every limit still stops what it must stop.
 """
 import dataclasses
 import json
+import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -53,17 +58,45 @@ def grades(result: grade.ClassResult) -> dict[str, list]:
     return {student.student: [student.status_text, student.total] for student in result.students}
 
 
-def grade_everything(out: Path) -> dict[str, dict[str, list]]:
-    """Every sample class and every assignment's adversarial corpus, graded in one zygote."""
+def expected_grades(assignment: str, section: str | None = None) -> dict[str, tuple[str, float]]:
+    """{student: (status, score)} from the table(s) of the sample class's EXPECTED.md; with
+    `section`, only the rows under the heading ``## <section>``."""
+    text = (samples(assignment) / "EXPECTED.md").read_text(encoding="utf-8")
+    if section is not None:
+        text = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+)\.ipynb` \| .+? \| ([^|]+?) \| ([\d.]+) \|$", text, re.MULTILINE)
+    return {student: (status, float(score)) for student, status, score in rows}
+
+
+# The samples whose grade the sandbox decides: each class's hostile section, its honest and untouched
+# controls (the whole mnist_cnn class is small enough to take as it is).
+SANDBOX_SAMPLES = {"hopfield_batchnorm": ("Hostile or runaway code", ("amelia_correct_torch", "chloe_untouched")),
+                   "mnist_cnn": (None, ())}
+
+
+def sandbox_decided_samples(assignment: str) -> dict[str, tuple[str, float]]:
+    """The samples of SANDBOX_SAMPLES with their expected grades."""
+    section, controls = SANDBOX_SAMPLES[assignment]
+    return {**{student: expected_grades(assignment)[student] for student in controls},
+            **expected_grades(assignment, section)}
+
+
+def sandbox_decided(out: Path) -> dict[str, dict[str, list]]:
+    """The samples and the attacks whose grades the sandbox decides (`sandbox_decided_samples`,
+    `corpus.SANDBOX_KINDS`), graded in one zygote."""
     from adversarial import corpus
     graded = {}
     with Zygote() as zygote:
         for assignment in ASSIGNMENTS:
-            graded[f"{assignment} samples"] = grades(grade_corpus(assignment, samples(assignment),
-                                                                  out / assignment / "samples", zygote))
+            chosen = out / assignment / "samples"
+            chosen.mkdir(parents=True)
+            for student in sandbox_decided_samples(assignment):
+                shutil.copy(samples(assignment) / f"{student}.ipynb", chosen)
+            graded[f"{assignment} samples"] = grades(grade_corpus(assignment, chosen, out / assignment / "graded samples",
+                                                                  zygote))
             attacks = out / assignment / "attacks"
             attacks.mkdir(parents=True)
-            for attack in corpus.of(assignment):
+            for attack in corpus.sandbox_decided(assignment):
                 attack.write(attacks)
             graded[f"{assignment} adversarial"] = grades(grade_corpus(assignment, attacks, out / assignment / "graded",
                                                                       zygote))
@@ -71,4 +104,4 @@ def grade_everything(out: Path) -> dict[str, dict[str, list]]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(grade_everything(Path(sys.argv[1]))))
+    print(json.dumps(sandbox_decided(Path(sys.argv[1]))))

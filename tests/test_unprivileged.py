@@ -2,13 +2,13 @@
 
 Run as root (as CI runs), this module makes a system user who owns nothing and a virtualenv that
 user can run (Debian's /usr/bin/python3, which any user may run, with this project's packages on its
-import path), then, as that user: runs the sandbox's own tests, and grades the sample classes,
-whose grades must equal the root run's. Run by an ordinary user, "that user" is the same user, and
+import path), then, as that user: runs the sandbox's own tests, and grades every sample and attack
+whose grade the sandbox decides (tests/corpus_grading.py), which must get the grades the root run
+gives them. Run by an ordinary user, "that user" is the same user, and
 the whole suite is the unprivileged run.
 """
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -18,7 +18,7 @@ import pytest
 
 from adversarial import corpus
 from autograder.paths import REPO_ROOT
-from corpus_grading import ASSIGNMENTS, samples
+from corpus_grading import ASSIGNMENTS, sandbox_decided_samples, samples
 from ordinary_user import ordinary_user_python, same_minor_version
 
 
@@ -47,15 +47,8 @@ def test_the_sandbox_tests_pass_as_an_ordinary_user(ordinary_user):
     assert " passed" in run.stdout and "skipped" not in run.stdout
 
 
-def expected_sample_grades(assignment: str) -> dict[str, list]:
-    """{student: [status, score]} from the table of the sample class's EXPECTED.md."""
-    rows = re.findall(r"^\| `(\w+)\.ipynb` \| .+ \| (.+) \| ([\d.]+) \|$",
-                      (samples(assignment) / "EXPECTED.md").read_text(encoding="utf-8"), re.MULTILINE)
-    return {student: [status, float(score)] for student, status, score in rows}
-
-
-def test_the_samples_and_the_adversarial_corpus_get_their_grades_as_an_ordinary_user(ordinary_user):
-    """The same grades as the root run asserts (tests/test_hopfield_grading.py, test_mnist_cnn.py,
+def test_the_sandbox_decided_samples_and_attacks_get_their_grades_as_an_ordinary_user(ordinary_user):
+    """The grades the root run asserts (tests/test_hopfield_grading.py, test_mnist_cnn.py,
     test_adversarial.py): each sample its EXPECTED.md row, each attack its expectation."""
     command, work = ordinary_user
     run = subprocess.run([*command, str(REPO_ROOT / "tests" / "corpus_grading.py"), str(work / "graded")],
@@ -64,12 +57,21 @@ def test_the_samples_and_the_adversarial_corpus_get_their_grades_as_an_ordinary_
     graded = json.loads(run.stdout.splitlines()[-1])
     for assignment in ASSIGNMENTS:
         sample_grades = graded[f"{assignment} samples"]
-        assert {student: [status, pytest.approx(total, abs=5e-4)] for student, (status, total) in sample_grades.items()} \
-            == expected_sample_grades(assignment)
+        assert {student: (status, pytest.approx(total, abs=5e-4)) for student, (status, total) in sample_grades.items()} \
+            == sandbox_decided_samples(assignment)
         attack_grades = graded[f"{assignment} adversarial"]
-        wrong = {attack.student: attack_grades.get(attack.student) for attack in corpus.of(assignment)
+        chosen = corpus.sandbox_decided(assignment)
+        wrong = {attack.student: attack_grades.get(attack.student) for attack in chosen
                  if not attack.expected.allows(*attack_grades.get(attack.student, ("missing", 0)))}
-        assert wrong == {} and len(attack_grades) == len(corpus.of(assignment))
+        assert wrong == {} and len(attack_grades) == len(chosen)
+
+
+def test_the_ordinary_user_run_takes_every_class_of_attack_the_sandbox_decides():
+    for assignment in ASSIGNMENTS:
+        kinds = {attack.kind for attack in corpus.sandbox_decided(assignment)}
+        assert kinds == {kind for kind in corpus.SANDBOX_KINDS if kind in {a.kind for a in corpus.of(assignment)}}
+    assert {"oscar_infinite_loop_import", "rosa_fork_bomb", "wanda_reads_secrets", "amelia_correct_torch"} \
+        <= set(sandbox_decided_samples("hopfield_batchnorm"))
 
 
 def without_user_namespaces(command: list[str]) -> list[str]:

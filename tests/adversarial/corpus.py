@@ -692,6 +692,16 @@ def of(assignment: str) -> list[Attack]:
     return [attack for attack in ATTACKS if attack.assignment == assignment]
 
 
+# The attack classes whose outcome the sandbox decides (what the child can see, reach and start), so
+# that they are graded again as an ordinary user (tests/test_unprivileged.py); the others attack the
+# judging in the parent, which is the same whoever runs the grader.
+SANDBOX_KINDS = ("reading secrets", "exfiltration", "process attacks", "control")
+
+
+def sandbox_decided(assignment: str) -> list[Attack]:
+    return [attack for attack in of(assignment) if attack.kind in SANDBOX_KINDS]
+
+
 # ---- the README's table ---------------------------------------------------------------------------
 
 def table(graders: dict[str, dict[str, tuple[str, float]]] | None = None) -> str:
