@@ -8,9 +8,9 @@ import os
 
 import pytest
 
-os.environ["OMP_NUM_THREADS"] = "1"
-
 from autograder.sandbox import Zygote
+
+os.environ["OMP_NUM_THREADS"] = "1"  # read by torch when a test process first imports it
 
 
 @pytest.fixture(scope="session")
