@@ -14,18 +14,18 @@ import re
 import secrets
 import shutil
 import tracemalloc
-import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
-
 from adversarial import corpus
-from autograder.grading import grade
-from autograder.analysis import notebook
-from autograder import paths
-from autograder.verbs import report
+from archives import zip_of
 from corpus_grading import grade_corpus
+
+from autograder import paths
+from autograder.analysis import notebook
+from autograder.grading import grade
+from autograder.verbs import report
 
 pytestmark = pytest.mark.adversarial
 
@@ -203,13 +203,6 @@ CORRECT_NOTEBOOK = corpus.CORRECT[HOPFIELD]
 MOODLE = "{name}_{number}_assignsubmission_file_"
 
 
-def moodle_zip(path: Path, members: dict[str, Path]) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, source in members.items():
-            archive.write(source, name)
-    return path
-
-
 def rows(result) -> dict[str, tuple[str, float]]:
     return {s.student: (s.status_text, s.total) for s in result.students}
 
@@ -218,7 +211,7 @@ def test_a_file_named_after_a_classmate_is_graded_as_its_sender(zygote, tmp_path
     """Mallory (67890) names her file after Alice (12345), who did not hand in: the row is Mallory's."""
     mallory = MOODLE.format(name="Mallory Jones", number=67890)
     alice = MOODLE.format(name="Alice Smith", number=12345)
-    archive = moodle_zip(tmp_path / "moodle.zip", {
+    archive = zip_of(tmp_path / "moodle.zip", {
         f"{mallory}/{alice}{HOPFIELD}.ipynb": CORRECT_NOTEBOOK,
         f"{MOODLE.format(name='Bob Brown', number=11111)}/{HOPFIELD}.ipynb": STUBS_NOTEBOOK})
     found = rows(grade_folder(HOPFIELD, archive, tmp_path / "out", zygote))
@@ -232,7 +225,7 @@ def test_a_spoofed_name_does_not_displace_the_classmate(zygote, tmp_path):
     each with its own work, and the batch is not refused."""
     mallory = MOODLE.format(name="Mallory Jones", number=67890)
     alice = MOODLE.format(name="Alice Smith", number=12345)
-    archive = moodle_zip(tmp_path / "moodle.zip", {f"{alice}/{HOPFIELD}.ipynb": CORRECT_NOTEBOOK,
+    archive = zip_of(tmp_path / "moodle.zip", {f"{alice}/{HOPFIELD}.ipynb": CORRECT_NOTEBOOK,
                                                    f"{mallory}/{alice}{HOPFIELD}.ipynb": STUBS_NOTEBOOK})
     found = rows(grade_folder(HOPFIELD, archive, tmp_path / "out", zygote))
     assert len(found) == 2

@@ -7,20 +7,19 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 import pytest
-
-from autograder.analysis import notebook
-from autograder.grading.discovery import (LMS_NAMINGS, DiscoveryError, find_submissions, lms_student_id,
-                                  student_id)
+from archives import zip_of
 from toy_submissions import TOY
 
+from autograder.analysis import notebook
+from autograder.grading.discovery import (
+    LMS_NAMINGS,
+    DiscoveryError,
+    find_submissions,
+    lms_student_id,
+    student_id,
+)
+
 LINK = "is a symbolic link, not graded"
-
-
-def zip_of(path: Path, members: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return path
 
 
 def touch(path: Path, text: str = "{}") -> Path:
