@@ -653,4 +653,4 @@ def test_the_weak_mode_must_be_asked_for_and_still_applies_the_limits(caplog):
         assert outcome.status == "ok"
         assert workdir.startswith(tempfile.gettempdir()) and not Path(workdir).exists()
         looping = weak.run(job("def value():\n    while True:\n        pass\n"), replace(LIMITS, cpu_seconds=1))
-        assert looping.status == "time limit" and looping.detail == "used its 1 s of CPU time"
+        assert (looping.status, looping.detail) == ("time limit", "used its 1 s of CPU time"), looping
