@@ -10,6 +10,7 @@ forever cost the suite seconds, not minutes; every limit still stops what it mus
 """
 import dataclasses
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -24,15 +25,23 @@ from autograder.verbs import report  # noqa: E402
 from autograder.grading.config import GradingConfig, load_config  # noqa: E402
 from autograder.sandbox import Limits, Zygote  # noqa: E402
 
-ASSIGNMENTS = ("hopfield_batchnorm", "mnist_cnn")
+ASSIGNMENTS = ("hopfield_batchnorm", "mnist_cnn", "hopfield_memory")
 # A correct submission's probes take under half a second of CPU (benchmarks/BENCHMARKS.md); these
 # leave room for a busy machine and stop runaway code soon.
 LIMITS = {"hopfield_batchnorm": Limits(wall_seconds=6, cpu_seconds=4, memory_mb=1024, processes=32, file_size_mb=16),
-          "mnist_cnn": Limits(wall_seconds=8, cpu_seconds=5, memory_mb=2048, processes=32, file_size_mb=16)}
+          "mnist_cnn": Limits(wall_seconds=8, cpu_seconds=5, memory_mb=2048, processes=32, file_size_mb=16),
+          "hopfield_memory": Limits(wall_seconds=6, cpu_seconds=4, memory_mb=1024, processes=32, file_size_mb=16)}
 
 
 def samples(assignment: str) -> Path:
     return paths.REPO_ROOT / "examples" / "submissions" / assignment
+
+
+def expected_grades(assignment: str) -> dict[str, tuple[str, float]]:
+    """{student: (status, score)} from the table of the sample class's EXPECTED.md."""
+    rows = re.findall(r"^\| `(\w+)\.ipynb` \| .+? \| ([^|]+?) \| ([\d.]+) \|$",
+                      (samples(assignment) / "EXPECTED.md").read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return {student: (status, float(score)) for student, status, score in rows}
 
 
 def corpus_config(assignment: str) -> GradingConfig:
@@ -61,6 +70,9 @@ def grade_everything(out: Path) -> dict[str, dict[str, list]]:
         for assignment in ASSIGNMENTS:
             graded[f"{assignment} samples"] = grades(grade_corpus(assignment, samples(assignment),
                                                                   out / assignment / "samples", zygote))
+            if not corpus.of(assignment):  # an assignment without an attack corpus of its own
+                graded[f"{assignment} adversarial"] = {}
+                continue
             attacks = out / assignment / "attacks"
             attacks.mkdir(parents=True)
             for attack in corpus.of(assignment):
