@@ -44,6 +44,7 @@ validate: $(READY)
 bench: $(READY)
 	$(BIN)/python benchmarks/bench_notebooks.py --runs 3 --fast --header $(wildcard source/*/*.ipynb)
 	$(BIN)/python benchmarks/bench_notebooks.py --runs 3 source/hopfield_batchnorm/hopfield_batchnorm.ipynb
+	$(BIN)/python benchmarks/bench_notebooks.py --runs 3 source/hopfield_memory/hopfield_memory.ipynb
 	$(BIN)/python benchmarks/bench_grading.py
 	$(BIN)/python benchmarks/bench_sandbox.py
 	$(BIN)/python benchmarks/bench_child_per_probe.py
@@ -51,9 +52,11 @@ bench: $(READY)
 	$(BIN)/python benchmarks/bench_mnist_loader.py
 	$(BIN)/python benchmarks/bench_suite.py --runs 3
 
-# Full-settings training of every mnist_cnn variant on MNIST and Fashion-MNIST: about half an hour.
+# Full-settings training of every mnist_cnn variant on MNIST and Fashion-MNIST (about half an hour), and the
+# hopfield_memory capacity curve's 50% points (a few minutes).
 bench-accuracy: $(READY)
 	$(BIN)/python benchmarks/bench_mnist_accuracy.py
+	$(BIN)/python benchmarks/bench_hopfield_capacity.py
 
 clean:
 	rm -rf $(VENV) .deps out grading-output tests/artifacts

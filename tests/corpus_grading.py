@@ -29,12 +29,13 @@ from autograder.verbs import report  # noqa: E402
 from autograder.grading.config import GradingConfig, load_config  # noqa: E402
 from autograder.sandbox import Limits, Zygote  # noqa: E402
 
-ASSIGNMENTS = ("hopfield_batchnorm", "mnist_cnn")
+ASSIGNMENTS = ("hopfield_batchnorm", "mnist_cnn", "hopfield_memory")
 # A correct submission's probes take under half a second of CPU (benchmarks/BENCHMARKS.md) and the
 # costliest attacks (those that search the file system and memory for secrets) about 1.5 s here;
 # these leave room for a CPU three times slower on a busy machine, and stop runaway code soon.
 LIMITS = {"hopfield_batchnorm": Limits(wall_seconds=10, cpu_seconds=5, memory_mb=1024, processes=32, file_size_mb=16),
-          "mnist_cnn": Limits(wall_seconds=12, cpu_seconds=6, memory_mb=2048, processes=32, file_size_mb=16)}
+          "mnist_cnn": Limits(wall_seconds=12, cpu_seconds=6, memory_mb=2048, processes=32, file_size_mb=16),
+          "hopfield_memory": Limits(wall_seconds=10, cpu_seconds=5, memory_mb=1024, processes=32, file_size_mb=16)}
 
 
 def samples(assignment: str) -> Path:
@@ -70,9 +71,9 @@ def expected_grades(assignment: str, section: str | None = None) -> dict[str, tu
 
 
 # The samples whose grade the sandbox decides: each class's hostile section, its honest and untouched
-# controls (the whole mnist_cnn class is small enough to take as it is).
+# controls (the smaller classes are taken whole).
 SANDBOX_SAMPLES = {"hopfield_batchnorm": ("Hostile or runaway code", ("amelia_correct_torch", "chloe_untouched")),
-                   "mnist_cnn": (None, ())}
+                   "mnist_cnn": (None, ()), "hopfield_memory": (None, ())}
 
 
 def sandbox_decided_samples(assignment: str) -> dict[str, tuple[str, float]]:
@@ -95,6 +96,9 @@ def sandbox_decided(out: Path) -> dict[str, dict[str, list]]:
                 shutil.copy(samples(assignment) / f"{student}.ipynb", chosen)
             graded[f"{assignment} samples"] = grades(grade_corpus(assignment, chosen, out / assignment / "graded samples",
                                                                   zygote))
+            if not corpus.of(assignment):  # an assignment without an attack corpus of its own
+                graded[f"{assignment} adversarial"] = {}
+                continue
             attacks = out / assignment / "attacks"
             attacks.mkdir(parents=True)
             for attack in corpus.sandbox_decided(assignment):

@@ -6,9 +6,7 @@ to it. Probes are also run in this process on small hand-made networks, to pin d
 observe of a model's behaviour.
 """
 import functools
-import importlib.util
 import re
-import sys
 import tomllib
 
 import nbformat
@@ -20,7 +18,8 @@ from torch import nn
 from autograder.grading import grade
 
 from autograder import paths
-from corpus_grading import grade_corpus
+from assignment_modules import load_file, notebook_marks
+from corpus_grading import expected_grades, grade_corpus
 from autograder.grading.config import load_config
 from autograder.analysis.extract import extract
 from autograder.sandbox.loader import load_module
@@ -32,17 +31,9 @@ FOLDER = paths.assignment_dir(ASSIGNMENT)
 SAMPLES = paths.REPO_ROOT / "examples" / "submissions" / ASSIGNMENT
 
 
-def _load_file(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def probes():
-    return _load_file(FOLDER / "probes.py", "mnist_cnn_probes")
+    return load_file(FOLDER / "probes.py", "mnist_cnn_probes")
 
 
 @pytest.fixture(scope="module")
@@ -90,9 +81,7 @@ def test_reference_settings_are_the_ones_the_text_reports(reference):
 def test_notebook_marks_match_grading_toml():
     """Each question's answer cell (by hand) or test cell (autograded) carries its points."""
     config = tomllib.loads((FOLDER / "grading.toml").read_text())
-    nb = nbformat.read(paths.source_notebook(ASSIGNMENT), as_version=4)
-    graded = {cell.metadata["nbgrader"]["grade_id"]: cell.metadata["nbgrader"]["points"]
-              for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade")}
+    graded = notebook_marks(paths.source_notebook(ASSIGNMENT))
     assert graded == {q["id"]: q["points"] for q in config["questions"]}
     assert sum(graded.values()) == 40
 
@@ -112,7 +101,7 @@ def test_the_import_block_is_editable_and_the_pdf_has_a_name_field():
 # ---- probes ----------------------------------------------------------------------------------------
 
 def test_probes_and_checks_give_the_reference_full_marks(probes, reference):
-    checks = _load_file(FOLDER / "checks.py", "mnist_cnn_checks")
+    checks = load_file(FOLDER / "checks.py", "mnist_cnn_checks")
     for module in (probes, checks):
         scores = _self_scores(module, reference)
         assert scores and all(score == 1 for score in scores.values()), scores
@@ -120,7 +109,7 @@ def test_probes_and_checks_give_the_reference_full_marks(probes, reference):
 
 def test_probe_and_check_points_add_up_per_question():
     config = load_config(ASSIGNMENT)
-    checks = _load_file(FOLDER / "checks.py", "mnist_cnn_checks_points")
+    checks = load_file(FOLDER / "checks.py", "mnist_cnn_checks_points")
     check_specs = [f.__autograder_probe__ for f in probe_functions(vars(checks)).values()]
     for question in config.autograded_questions:
         assert sum(spec.points for spec in config.probes_of(question.id)) == question.points
@@ -213,13 +202,6 @@ def test_usable_settings_have_no_problem(probes, reference):
 
 # ---- the sample submissions, graded by the real grader -------------------------------------------
 
-def _expected_table() -> dict[str, tuple[str, float]]:
-    """{student: (status, score)} from the table of EXPECTED.md."""
-    rows = re.findall(r"^\| `(\w+)\.ipynb` \| .+? \| ([^|]+?) \| ([\d.]+) \|$",
-                      (SAMPLES / "EXPECTED.md").read_text(), flags=re.MULTILINE)
-    return {student: (status, float(score)) for student, status, score in rows}
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, course_zygote):
     result = grade_corpus(ASSIGNMENT, SAMPLES, tmp_path_factory.mktemp("graded"), course_zygote)
@@ -227,12 +209,12 @@ def graded(tmp_path_factory, course_zygote):
 
 
 def test_every_sample_notebook_is_in_the_expected_table():
-    assert set(_expected_table()) == {path.stem for path in SAMPLES.glob("*.ipynb")}
-    assert len(_expected_table()) >= 10
+    assert set(expected_grades(ASSIGNMENT)) == {path.stem for path in SAMPLES.glob("*.ipynb")}
+    assert len(expected_grades(ASSIGNMENT)) >= 10
 
 
 def test_every_sample_gets_its_expected_status_and_score(graded):
-    assert {student: (result.status_text, result.total) for student, result in graded.items()} == _expected_table()
+    assert {student: (result.status_text, result.total) for student, result in graded.items()} == expected_grades(ASSIGNMENT)
 
 
 def _probe_scores(student_result) -> dict[str, float]:
@@ -284,7 +266,7 @@ def test_visible_checks_catch_what_the_visible_tests_catch(reference):
     """Run in this process: a student without dropout fails the dropout check (half of it), one with a
     softmax output or a misplaced batch norm fails the check made for it, an untouched release scores
     nothing, and honest students in any style pass every check."""
-    checks = _load_file(FOLDER / "checks.py", "mnist_cnn_checks_samples")
+    checks = load_file(FOLDER / "checks.py", "mnist_cnn_checks_samples")
     expected = _values(checks, reference)
 
     def scores(student):

@@ -45,14 +45,16 @@ def _reference(assignment: str) -> types.ModuleType:
 
 def _result(function, module) -> dict:
     """The probe's value as the child would report it: {"value": ...} or {"error": {...}}."""
-    import torch  # only here: importing this module must stay cheap
-
-    torch.manual_seed(SEED)
+    # torch only when something has loaded it (a probes file or a notebook that uses it): a NumPy-only
+    # notebook's hidden tests then never pay for importing it, and none of its values can be a tensor.
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(SEED)
     try:
         value = function(module, np.random.default_rng(SEED))
     except Exception as error:
         return {"error": {"type": type(error).__name__, "message": str(error)[:500]}}
-    if isinstance(value, torch.Tensor):
+    if torch is not None and isinstance(value, torch.Tensor):
         value = value.detach().numpy()
     return {"value": value}
 
