@@ -68,6 +68,14 @@ def _grade(args) -> int:
     return 0
 
 
+def _gradescope(args) -> int:
+    from autograder.verbs import gradescope
+    bundle = gradescope.build_bundle(args.assignment, args.output, visibility=args.visibility,
+                                     allow_weak_sandbox=args.allow_weak_sandbox)
+    print(f"wrote {bundle}: upload it as the assignment's autograder on Gradescope (README.md, Gradescope)")
+    return 0
+
+
 def _check(args) -> int:
     from autograder.verbs import check
     return check.main(args.notebook, assignment=args.assignment, as_json=args.json)
@@ -111,6 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
                       help="grade even where this machine cannot isolate submissions (no user namespaces); "
                            "every report then says which protections were missing")
     verb.set_defaults(run=_grade)
+
+    verb = verbs.add_parser("gradescope", help="build a Gradescope autograder zip that grades one assignment")
+    verb.add_argument("assignment")
+    verb.add_argument("-o", "--output", type=Path, default=Path("autograder.zip"), help="zip to write")
+    verb.add_argument("--visibility", default="after_published",
+                      choices=("hidden", "after_due_date", "after_published", "visible"),
+                      help="when students see the hidden probes' results (default after_published)")
+    verb.add_argument("--allow-weak-sandbox", action="store_true",
+                      help="grade even where Gradescope's container forbids user namespaces; the student's "
+                           "code can then read the hidden probes (see README.md)")
+    verb.set_defaults(run=_gradescope)
 
     verb = verbs.add_parser("check", help="check a notebook follows the rules and passes the visible tests",
                             formatter_class=argparse.RawDescriptionHelpFormatter, epilog=CHECK_EXIT_CODES)
