@@ -17,8 +17,6 @@ import pytest
 from autograder import paths
 from autograder.verbs import gradescope
 
-# Three bundles graded as Gradescope grades them, each starting its own zygote: beyond the lean budget.
-pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "hopfield_batchnorm"
 SETTINGS = {"assignment": ASSIGNMENT, "visibility": "after_published", "allow_weak_sandbox": False}
@@ -73,6 +71,7 @@ def bundle(tmp_path_factory):
     return zip_path, base, setup.stdout, results
 
 
+@pytest.mark.slow  # the fixture starts graders in processes of their own
 def test_correct_work_gets_the_full_autograded_score(bundle):
     _, _, _, results = bundle
     correct = results["correct"]
@@ -84,6 +83,7 @@ def test_correct_work_gets_the_full_autograded_score(bundle):
     assert all(line in correct["output"] for line in MANUAL_LINES)
 
 
+@pytest.mark.slow  # the fixture starts graders in processes of their own
 def test_stubs_score_nothing_and_say_why(bundle):
     stubs = bundle[3]["stubs"]
     assert stubs["score"] == 0 and all(test["score"] == 0 for test in stubs["tests"])
@@ -91,6 +91,7 @@ def test_stubs_score_nothing_and_say_why(bundle):
     assert all(line in stubs["output"] for line in MANUAL_LINES)
 
 
+@pytest.mark.slow  # the fixture starts graders in processes of their own
 def test_a_hostile_notebook_finds_none_of_the_bundles_files(bundle):
     _, base, _, results = bundle
     hostile = results["hostile"]
@@ -112,6 +113,7 @@ def test_a_submission_without_exactly_one_notebook_is_told_so(tmp_path, monkeypa
     assert json.loads((tmp_path / "results" / "results.json").read_text(encoding="utf-8")) == results
 
 
+@pytest.mark.slow  # the fixture starts graders in processes of their own
 def test_the_bundle_holds_the_pinned_engine_and_no_source_notebook(bundle):
     zip_path, base, setup_output, _ = bundle
     kit = base / "source" / "kit"

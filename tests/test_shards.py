@@ -21,8 +21,6 @@ from autograder.grading.shards import RECORD_FILE, Shard, ShardError
 from autograder.verbs import report
 from autograder.verbs.merge import MergeError, merge
 
-# Three processes that each start a zygote and run the reference: beyond the lean budget.
-pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "hopfield_batchnorm"
 SAMPLES = paths.REPO_ROOT / "examples" / "submissions" / ASSIGNMENT
@@ -83,6 +81,7 @@ def _reports(folder):
             if path.is_file()} | {"grades.csv": (folder / "grades.csv").read_bytes()}
 
 
+@pytest.mark.slow  # the fixture starts graders in processes of their own
 def test_each_shard_grades_its_part_and_records_it(graded):
     _, _, shards, _, _ = graded
     for index, folder in enumerate(shards):
@@ -92,6 +91,7 @@ def test_each_shard_grades_its_part_and_records_it(graded):
         assert sorted(path.stem for path in (folder / "results").glob("*.json")) == mine
 
 
+@pytest.mark.slow  # the fixture starts graders in processes of their own
 def test_the_merge_of_three_shards_is_the_unsharded_run(graded):
     whole, whole_folder, _, merged, tmp = graded
     assert [s.student for s in merged.students] == sorted(CLASS)
@@ -102,6 +102,7 @@ def test_the_merge_of_three_shards_is_the_unsharded_run(graded):
     assert sorted(p.name for p in (tmp / "merged" / "results").iterdir()) == [f"{s}.json" for s in sorted(CLASS)]
 
 
+@pytest.mark.slow  # the fixture starts graders in processes of their own
 def test_the_merge_refuses_what_is_not_one_class(graded):
     _, whole_folder, shards, _, tmp = graded
     with pytest.raises(MergeError, match=r"2 of the class's 6 students have no result: "
