@@ -126,6 +126,8 @@ def test_the_merge_refuses_what_is_not_one_class(graded):
     (other / RECORD_FILE).write_text(json.dumps({**record, "shard": [2, 4]}), encoding="utf-8")
     with pytest.raises(MergeError, match="is shard 2/4 but .* is shard 0/3"):
         merge([shards[0], shards[1], other], tmp / "other-merged")
+    with pytest.raises(MergeError, match="nowhere does not exist"):
+        merge([shards[0], tmp / "nowhere"], tmp / "none")
     with pytest.raises(MergeError, match="no results/ folder"):
         merge([shards[0], tmp / "class"], tmp / "none")
     assert not (tmp / "partial").exists()  # nothing written when refused

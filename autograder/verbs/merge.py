@@ -42,6 +42,9 @@ def merge(out_dirs: list[Path], out: Path, assignment: str | None = None, root: 
     twice = sorted({str(folder) for folder in out_dirs if out_dirs.count(folder) > 1})
     if twice:
         raise MergeError(f"{twice[0]} is named twice")
+    absent = [folder for folder in out_dirs if not folder.is_dir()]
+    if absent:
+        raise MergeError(f"{absent[0]} does not exist or is not a folder")
     records = {folder: read_record(folder) for folder in out_dirs}
     assignment = _one_assignment(records, assignment)
     expected = _expected_students(records)
