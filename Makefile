@@ -7,13 +7,9 @@ SUBMISSIONS := examples/submissions
 
 .PHONY: demo test release validate grade bench bench-accuracy clean
 
-$(READY): pyproject.toml scripts/install-system-deps.sh
-	bash scripts/install-system-deps.sh
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	@# Notebooks say `import utils`: the course's helpers are importable so in this environment's Jupyter too.
-	$(BIN)/python -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'course_helpers.pth').write_text(str(pathlib.Path('nn_course_kit').resolve()) + '\\n')"
+# The same script builds the grading image (examples/cluster/Dockerfile).
+$(READY): pyproject.toml scripts/install-system-deps.sh scripts/install-kit.sh
+	PYTHON=$(PYTHON) bash scripts/install-kit.sh
 	touch $@
 
 demo: $(READY)

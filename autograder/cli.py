@@ -58,13 +58,37 @@ def _grade(args) -> int:
     from autograder.verbs import report
     result = grade.grade_assignment(args.assignment, args.submissions, args.output, jobs=args.jobs,
                                     force=args.force, autolab=args.autolab,
-                                    allow_weak_sandbox=args.allow_weak_sandbox)
+                                    allow_weak_sandbox=args.allow_weak_sandbox, shard=args.shard)
     report.write_reports(result, args.output, autolab=args.autolab)
     print(report.class_table(result))
     print(f"reports in {args.output}")
     if args.autolab and len(result.students) == 1:
         # Autolab grades one hand-in per job and reads the scores from the last line of output.
         print(report.autolab_line(result.students[0]))
+    return 0
+
+
+def _shard(text: str):
+    from autograder.grading.shards import Shard, ShardError
+    try:
+        return Shard.parse(text)
+    except ShardError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _merge(args) -> int:
+    from autograder.verbs import merge, report
+    result = merge.merge(args.folders, args.output, assignment=args.assignment)
+    print(report.class_table(result))
+    print(f"reports in {args.output}")
+    return 0
+
+
+def _gradescope(args) -> int:
+    from autograder.verbs import gradescope
+    bundle = gradescope.build_bundle(args.assignment, args.output, visibility=args.visibility,
+                                     allow_weak_sandbox=args.allow_weak_sandbox)
+    print(f"wrote {bundle}: upload it as the assignment's autograder on Gradescope (README.md, Gradescope)")
     return 0
 
 
@@ -110,7 +134,27 @@ def build_parser() -> argparse.ArgumentParser:
     verb.add_argument("--allow-weak-sandbox", action="store_true",
                       help="grade even where this machine cannot isolate submissions (no user namespaces); "
                            "every report then says which protections were missing")
+    verb.add_argument("--shard", type=_shard, metavar="K/N",
+                      help="grade only shard K (from 0) of N: the students whose id hashes to K; merge the "
+                           "shards' folders with `autograder merge`")
     verb.set_defaults(run=_grade)
+
+    verb = verbs.add_parser("merge", help="merge the output folders of a sharded grading into the class's reports")
+    verb.add_argument("folders", nargs="+", type=Path, metavar="OUT_DIR", help="`grade --shard` output folders")
+    verb.add_argument("-o", "--output", type=Path, required=True, help="report folder for the whole class")
+    verb.add_argument("--assignment", help="the assignment, when no folder has a shard record")
+    verb.set_defaults(run=_merge)
+
+    verb = verbs.add_parser("gradescope", help="build a Gradescope autograder zip that grades one assignment")
+    verb.add_argument("assignment")
+    verb.add_argument("-o", "--output", type=Path, default=Path("autograder.zip"), help="zip to write")
+    verb.add_argument("--visibility", default="after_published",
+                      choices=("hidden", "after_due_date", "after_published", "visible"),
+                      help="when students see the hidden probes' results (default after_published)")
+    verb.add_argument("--allow-weak-sandbox", action="store_true",
+                      help="grade even where Gradescope's container forbids user namespaces; the student's "
+                           "code can then read the hidden probes (see README.md)")
+    verb.set_defaults(run=_gradescope)
 
     verb = verbs.add_parser("check", help="check a notebook follows the rules and passes the visible tests",
                             formatter_class=argparse.RawDescriptionHelpFormatter, epilog=CHECK_EXIT_CODES)

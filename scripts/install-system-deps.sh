@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the kit needs outside Python: Debian's chromium and poppler-utils (offline PDF
-# export and its tests) and MathJax 3 from npm (math in PDFs, no CDN). The grading sandbox needs no
+# export and its tests) and MathJax 3 from npm (math in PDFs, no CDN); on a bare Debian image also
+# python3 with venv, npm and ca-certificates. The grading sandbox needs no
 # package: it makes its own namespaces (docs/architecture.md).
 # Safe to re-run: each part is skipped when already present.
 set -euo pipefail
@@ -11,6 +12,11 @@ missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# What a bare Debian image lacks (the grading image, examples/cluster/Dockerfile): Python with venv,
+# npm, and the certificates pip and npm need. A machine that has them, however installed, keeps them.
+python3 -c "import ensurepip, venv" 2>/dev/null || missing+=(python3 python3-venv)
+command -v npm >/dev/null || missing+=(npm)
+[ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 if [ ${#missing[@]} -gt 0 ]; then
     sudo_cmd=""
     [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"

@@ -41,6 +41,7 @@ from autograder import paths
 from autograder.grading import versions
 from autograder.grading.config import GradingConfig, load_config
 from autograder.grading.discovery import Submission, find_submissions
+from autograder.grading.shards import Shard, write_record
 from autograder.errors import ReferenceSolutionError
 from autograder.analysis.extract import KEPT, Extraction, extract
 from autograder.grading.names import required_name_problems
@@ -435,8 +436,9 @@ def _grader_error(submission: Submission, config: GradingConfig, error: Exceptio
 def grade_assignment(assignment: str | GradingConfig, submissions: Path, out_dir: Path, jobs: int = 2,
                      force: bool = False, autolab: bool = False, progress: bool = True, *,
                      zygote: Zygote | None = None, root: Path = paths.REPO_ROOT,
-                     allow_weak_sandbox: bool = False) -> ClassResult:
-    """Grade every submission in `submissions` (see `find_submissions`) into `out_dir/results/`.
+                     allow_weak_sandbox: bool = False, shard: Shard | None = None) -> ClassResult:
+    """Grade every submission in `submissions` (see `find_submissions`) into `out_dir/results/`;
+    with `shard`, only the students it holds, and `out_dir/shard.json` says which (`shards`).
 
     `zygote`: an already running Zygote to use (tests share one); without one, a Zygote is started
     for the batch, which refuses to run where this machine cannot isolate a child unless
@@ -451,11 +453,16 @@ def grade_assignment(assignment: str | GradingConfig, submissions: Path, out_dir
     results_dir.mkdir(exist_ok=True)
     seed = batch_seed(config.assignment)
     with _batch_log(out_dir / "grade.log"), running_zygote(zygote, config, allow_weak_sandbox) as running:
-        found = find_submissions(submissions, config.assignment, out_dir / "unpacked")
+        found = everyone = find_submissions(submissions, config.assignment, out_dir / "unpacked")
+        if shard is not None:
+            found = shard.select(everyone)
         batch = _Batch(config, running, run_reference(config, running, seed), seed, results_dir, force)
         log.info("grading %d submissions of %s (seed %d); sandbox: %s", len(found), config.assignment, seed,
                  batch.isolation)
         graded = _grade_all(found, batch, jobs, progress)
+        if shard is not None:
+            write_record(out_dir, shard, config.assignment, [s.student for s in everyone], [s.student for s in found],
+                         batch.isolation)
     students = sorted((result for result, _ in graded), key=lambda r: r.student)
     resumed = sorted(result.student for result, reused in graded if reused)
     return ClassResult(config, students, out_dir, seed, batch.isolation, resumed, autolab)

@@ -113,16 +113,18 @@ def status_for_students(finding: Finding) -> str:
 
 # ---- Gradescope and Autolab ------------------------------------------------------------------
 
-def gradescope_results(student: StudentResult) -> dict:
-    """Gradescope's autograder results.json: one test per autograded question."""
+def gradescope_results(student: StudentResult, visibility: str = GRADESCOPE_VISIBILITY) -> dict:
+    """Gradescope's autograder results.json: one test per autograded question, each and the whole
+    shown to students as `visibility` says (Gradescope's "hidden", "after_due_date",
+    "after_published" or "visible")."""
     tests = [{"name": f"{q.id}: {q.title}", "score": q.points, "max_score": q.max_points,
               "output": "\n".join(_question_lines(q)), "output_format": GRADESCOPE_OUTPUT_FORMAT,
-              "visibility": GRADESCOPE_VISIBILITY}
+              "visibility": visibility}
              for q in student.questions if not q.manual]
     output = [f"Status: {status_for_students(student.finding)}", *student.notes]
     output += [f"{q.id} ({points(q.max_points)} points) {NEEDS_MANUAL_GRADING}" for q in student.manual_pending]
     return {"score": student.total, "output": "\n".join(output), "output_format": GRADESCOPE_OUTPUT_FORMAT,
-            "visibility": GRADESCOPE_VISIBILITY, "tests": tests}
+            "visibility": visibility, "tests": tests}
 
 
 def autolab_line(student: StudentResult) -> str:
