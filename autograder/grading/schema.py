@@ -133,7 +133,8 @@ class GradingFile(_Table):
     source: FileName | None = Field(None, description="The reference notebook, with the model solutions.",
                                     json_schema_extra={"absent": "`source/<a>/<a>.ipynb` of the course"})
     allowed_imports: Annotated[list[Annotated[Text, Kind("a module name")]], Kind("a list of module names")] = Field(
-        [], description="The top-level packages a submission may import; empty allows every import.")
+        [], description="The top-level packages a submission may import (`stdlib`: every module of the "
+                  "standard library); empty allows every import.")
     limits: Annotated[LimitsTable, Kind("a [limits] table")] = Field(
         LimitsTable(), description="The sandbox's limits for one run (below).",
         json_schema_extra={"absent": "every limit at its default"})
