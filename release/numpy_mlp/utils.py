@@ -116,6 +116,7 @@ class UClasses(torch.utils.data.Dataset if torch is not None else _NeedsTorch):
 
     def __init__(self, n_samples: int = 300, n_classes: int = 3, input_dim: int = 2,
                  noise: float = 0.3, seed: int | None = None):
+        _require_torch("UClasses")
         if n_samples < 1 or n_classes < 1 or input_dim < 1:
             raise ValueError("n_samples, n_classes and input_dim must all be at least 1")
         generator = torch.Generator()
