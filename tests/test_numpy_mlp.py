@@ -239,3 +239,15 @@ def test_the_hostile_sample_keeps_only_its_honest_points(graded):
     omar = graded["omar_hostile"]
     earned = {q.id: q.points for q in omar.questions if not q.manual and q.points > 0}
     assert earned == {"Q1a": 4, "Q1c": 4, "Q2": 4}
+
+
+def test_only_installed_top_level_packages_can_be_blocked():
+    from autograder.sandbox import rootfs
+
+    for _ in range(2):  # the second time it is blocked already
+        assert rootfs.blocked_packages(["no_such_package_here"]) == {}  # nothing to cover, but refused here
+        assert sys.modules["no_such_package_here"] is None
+    with pytest.raises(ValueError, match="only top-level packages can be blocked, not 'torch.nn'"):
+        rootfs.blocked_packages(["torch.nn"])
+    with pytest.raises(ValueError, match="csv is a single-file module"):
+        rootfs.blocked_packages(["csv"])

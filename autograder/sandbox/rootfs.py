@@ -64,7 +64,8 @@ def blocked_packages(names) -> dict[str, list[str]]:
     for name in names:
         if "." in name:
             raise ValueError(f"only top-level packages can be blocked, not {name!r}")
-        spec = importlib.util.find_spec(name) if name not in sys.modules else sys.modules[name].__spec__
+        module = sys.modules.get(name)
+        spec = module.__spec__ if module is not None else importlib.util.find_spec(name)  # None: blocked already
         if spec is not None:
             folders = list(spec.submodule_search_locations or [])
             if not folders:
