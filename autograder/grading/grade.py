@@ -522,7 +522,7 @@ def running_zygote(zygote: Zygote | None, config: GradingConfig, allow_weak: boo
     `Zygote` for `allow_weak`). Raises SandboxError for a given zygote that can import a package
     `config` blocks."""
     if zygote is not None:
-        missing = sorted(set(config.blocked_imports) - set(zygote.blocked))
+        missing = sorted(set(config.blocked_imports) - set(zygote.blocked)) if config.blocked_imports else []
         if missing:
             raise SandboxError(f"{config.assignment} blocks {', '.join(missing)}, which this sandbox zygote can "
                                f"import: start it with blocked={tuple(config.blocked_imports)!r}")
