@@ -35,7 +35,8 @@ ASSIGNMENTS = ("hopfield_batchnorm", "mnist_cnn", "hopfield_memory")
 # these leave room for a CPU three times slower on a busy machine, and stop runaway code soon.
 LIMITS = {"hopfield_batchnorm": Limits(wall_seconds=10, cpu_seconds=5, memory_mb=1024, processes=32, file_size_mb=16),
           "mnist_cnn": Limits(wall_seconds=12, cpu_seconds=6, memory_mb=2048, processes=32, file_size_mb=16),
-          "hopfield_memory": Limits(wall_seconds=10, cpu_seconds=5, memory_mb=1024, processes=32, file_size_mb=16)}
+          "hopfield_memory": Limits(wall_seconds=10, cpu_seconds=5, memory_mb=1024, processes=32, file_size_mb=16),
+          "numpy_mlp": Limits(wall_seconds=10, cpu_seconds=5, memory_mb=1024, processes=32, file_size_mb=16)}
 
 
 def samples(assignment: str) -> Path:

@@ -77,7 +77,7 @@ MISTAKES = [
     # (old text, new text, the key path, what is wrong): the message is "<file>: <key path>: <problem>"
     ('title = "Toy assignment"', 'title = "Toy assignment"\ntitel = "typo"', "top level",
      "unknown key 'titel' (known: assignment, title, probes, checks, source, allowed_imports, limits, "
-     "questions, names)"),
+     "sandbox, questions, names)"),
     ('title = "Counter"', 'titel = "Counter"', "questions[2]",
      "unknown key 'titel' (known: id, title, points, manual)"),
     ('wall_seconds = 3', 'wall_time = 3', "limits",
@@ -106,6 +106,10 @@ MISTAKES = [
      "must be a list of module names, not 'math'"),
     ('allowed_imports = ["math"]', 'allowed_imports = ["math", 3]', "allowed_imports[2]",
      "must be a module name, not 3"),
+    ('[limits]', '[sandbox]\nblocked_imports = "torch"\n[limits]', "sandbox.blocked_imports",
+     "must be a list of module names, not 'torch'"),
+    ('[limits]', '[sandbox]\nblock = ["torch"]\n[limits]', "sandbox",
+     "unknown key 'block' (known: preload, blocked_imports)"),
     ('assignment = "toy"', 'assignment = ""', "assignment", "must be a non-empty string, not ''"),
     ('assignment = "toy"', 'assignment = "  "', "assignment", "must be a non-empty string, not '  '"),
     ('[limits]', 'limits = ["a long list", "of many items", "shown", "abbreviated", "by", "reprlib", "here"]\n[unused]',

@@ -10,7 +10,8 @@ Rules (each `Problem` names its cell, counted from 1 among all cells, markdown i
   `imports-first-cell`, and literal constants are definitions too, so neither counts.
 - `import-not-allowed`: an import, anywhere (function bodies included), of a top-level package that
   is not in `allowed_imports`. Matching is by top-level package name: `numpy` allows
-  `numpy.linalg`. `__future__` is always allowed; an empty or missing list allows everything.
+  `numpy.linalg`. `__future__` is always allowed; the entry `stdlib` allows every module of Python's
+  standard library (`sys.stdlib_module_names`); an empty or missing list allows everything.
 
 Cleaning and classification come from `autograder.analysis.extract`, so the rules see the cells exactly as
 the extractor does.
@@ -18,6 +19,7 @@ the extractor does.
 from __future__ import annotations
 
 import ast
+import sys
 from dataclasses import dataclass
 
 from autograder.analysis.extract import CodeCell, code_cells
@@ -108,9 +110,15 @@ def _impure_definition_cell(code: CodeCell) -> list[Problem]:
     )]
 
 
+STANDARD_LIBRARY = "stdlib"  # the allowed_imports entry that allows every standard-library module
+
+
 def _imports_not_allowed(code: CodeCell, allowed: set[str]) -> list[Problem]:
     problems = []
     listed = ", ".join(sorted(allowed - {"__future__"}))
+    if STANDARD_LIBRARY in allowed:
+        listed = listed.replace(STANDARD_LIBRARY, "the standard library")
+        allowed = allowed | sys.stdlib_module_names
     for node in _import_nodes(code.tree):
         for module in _modules(node):
             if module not in allowed:

@@ -45,6 +45,8 @@ class GradingConfig:
     source_path: Path  # the reference notebook, with the model solutions (may not exist without probes)
     allowed_imports: tuple[str, ...]
     probes: tuple[ProbeSpec, ...]  # empty when loaded with probes=False
+    preload: tuple[str, ...]  # what the zygote imports once ([sandbox] preload, without what is blocked)
+    blocked_imports: tuple[str, ...]  # what no run can import ([sandbox] blocked_imports)
     text: str = dataclasses.field(repr=False)  # grading.toml's text
     # The probes file's text, read when the config is made (also by dataclasses.replace with another
     # probes file), so that a batch never mixes two versions of it; empty without probes.
@@ -147,6 +149,9 @@ def _build(file: Path, text: str, table: GradingFile, root: Path, with_probes: b
         source_path=source,
         allowed_imports=tuple(table.allowed_imports),
         probes=(),
+        preload=tuple(name for name in table.sandbox.preload
+                      if name.partition(".")[0] not in table.sandbox.blocked_imports),
+        blocked_imports=tuple(table.sandbox.blocked_imports),
         text=text,
     )
     if not with_probes:

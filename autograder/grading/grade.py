@@ -49,7 +49,7 @@ from autograder.analysis.notebook import NotebookError, read_notebook
 from autograder.grading.probes import Verdict, judge
 from autograder.analysis.rules import Problem, check_rules
 from autograder.grading.probe_runs import ProbeRun, run_probes
-from autograder.sandbox import Zygote
+from autograder.sandbox import SandboxError, Zygote
 from autograder.grading.status import Finding, Status
 
 log = logging.getLogger(__name__)
@@ -525,9 +525,15 @@ def _batch_log(path: Path):
 
 @contextlib.contextmanager
 def running_zygote(zygote: Zygote | None, config: GradingConfig, allow_weak: bool = False):
-    """`zygote` when given, else a new one with `config`'s limits (see `Zygote` for `allow_weak`)."""
+    """`zygote` when given, else a new one with `config`'s limits, preloads and blocked imports (see
+    `Zygote` for `allow_weak`). Raises SandboxError for a given zygote that can import a package
+    `config` blocks."""
     if zygote is not None:
+        missing = sorted(set(config.blocked_imports) - set(zygote.blocked)) if config.blocked_imports else []
+        if missing:
+            raise SandboxError(f"{config.assignment} blocks {', '.join(missing)}, which this sandbox zygote can "
+                               f"import: start it with blocked={tuple(config.blocked_imports)!r}")
         yield zygote
         return
-    with Zygote(config.limits, allow_weak=allow_weak) as started:
+    with Zygote(config.limits, config.preload, blocked=config.blocked_imports, allow_weak=allow_weak) as started:
         yield started

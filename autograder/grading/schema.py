@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from autograder.sandbox.limits import Limits
+from autograder.sandbox.parent import DEFAULT_PRELOAD
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,22 @@ class LimitsTable(_Table):
         return Limits(**self.model_dump())
 
 
+ModuleNames = Annotated[list[Annotated[Text, Kind("a module name")]], Kind("a list of module names")]
+
+
+class SandboxTable(_Table):
+    """`[sandbox]`: what the sandbox's zygote imports once for every run, and what a run cannot import."""
+
+    preload: ModuleNames = Field(list(DEFAULT_PRELOAD),
+                                 description="Modules the zygote imports before it forks the runs, so that no "
+                                             "run pays for importing them.",
+                                 json_schema_extra={"absent": ", ".join(f"`{name}`" for name in DEFAULT_PRELOAD)})
+    blocked_imports: ModuleNames = Field(
+        [], description="Top-level packages no run can import (`import torch` raises ImportError): the zygote "
+                        "does not import them, and the child's file system holds a stand-in package in their "
+                        "place. Never preloaded.")
+
+
 class Question(_Table):
     """`[[questions]]`: one question of the assignment, graded by the probes of its id or by hand."""
 
@@ -132,18 +149,22 @@ class GradingFile(_Table):
                                     json_schema_extra={"absent": "no visible checks"})
     source: FileName | None = Field(None, description="The reference notebook, with the model solutions.",
                                     json_schema_extra={"absent": "`source/<a>/<a>.ipynb` of the course"})
-    allowed_imports: Annotated[list[Annotated[Text, Kind("a module name")]], Kind("a list of module names")] = Field(
-        [], description="The top-level packages a submission may import; empty allows every import.")
+    allowed_imports: ModuleNames = Field(
+        [], description="The top-level packages a submission may import (`stdlib`: every module of the "
+                  "standard library); empty allows every import.")
     limits: Annotated[LimitsTable, Kind("a [limits] table")] = Field(
         LimitsTable(), description="The sandbox's limits for one run (below).",
         json_schema_extra={"absent": "every limit at its default"})
+    sandbox: Annotated[SandboxTable, Kind("a [sandbox] table")] = Field(
+        SandboxTable(), description="What the sandbox preloads and blocks (below).",
+        json_schema_extra={"absent": "the default preloads, nothing blocked"})
     questions: Annotated[list[Annotated[Question, Kind("a [[questions]] table")]], Field(min_length=1),
                          Kind("one or more [[questions]] tables")] = Field(description="The questions (below).")
     names: Annotated[list[Annotated[RequiredName, Kind("a [[names]] table")]], Kind("zero or more [[names]] tables")] = Field(
         [], description="The names the probes need (below).")
 
 
-TABLES = (GradingFile, LimitsTable, Question, RequiredName)  # in the order the reference shows them
+TABLES = (GradingFile, LimitsTable, SandboxTable, Question, RequiredName)  # in the order the reference shows them
 
 
 class SchemaError(ValueError):

@@ -20,9 +20,10 @@ from autograder.sandbox.isolation import Isolation
 from autograder.sandbox.limits import Limits
 
 
-def run(fds: list[int], paths: list[str], isolation: Isolation) -> None:
+def run(fds: list[int], paths: list[str], isolation: Isolation, hidden: dict[str, list[str]] | None = None) -> None:
     """Run one job: `fds` are the parent's channel socket, then the write ends of the result,
-    stdout and stderr pipes; `paths` the allow-list of the child's root."""
+    stdout and stderr pipes; `paths` the allow-list of the child's root; `hidden` the blocked
+    packages' folders (`rootfs.blocked_packages`)."""
     channel_fd, result_w, out_w, err_w = fds
     channel = socket.socket(fileno=channel_fd)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -45,7 +46,7 @@ def run(fds: list[int], paths: list[str], isolation: Isolation) -> None:
     if pid == 0:
         os.close(ready_r)
         channel.close()
-        run_forked(lambda: worker.run(job, limits, entries, workdir, {
+        run_forked(lambda: worker.run(job, limits, entries, workdir, hidden or {}, {
             0: os.open(os.devnull, os.O_RDONLY), 1: out_w, 2: err_w, worker.RESULT_FD: result_w,
             worker.READY_FD: ready_w}))
     for fd in (result_w, out_w, err_w, ready_w):

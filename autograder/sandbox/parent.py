@@ -52,11 +52,17 @@ class Zygote:
             outcome = zygote.run(job)              # safe to call from several threads at once
     """
 
-    def __init__(self, limits_default: Limits = Limits(), preload=DEFAULT_PRELOAD, *,
+    def __init__(self, limits_default: Limits = Limits(), preload=DEFAULT_PRELOAD, *, blocked=(),
                  allow_weak: bool = False, isolate: bool = True):
-        """`allow_weak`: run even where this machine cannot isolate a child (every report then says
-        so); `isolate=False`: do not isolate at all (the weak mode on purpose, for tests)."""
+        """`blocked`: top-level packages no run can import (see `rootfs.blocked_packages`): the zygote
+        imports none of them, not even as a dependency of a preloaded module, and `import torch`,
+        say, raises ImportError in every run. `allow_weak`: run even where this machine cannot
+        isolate a child (every report then says so); `isolate=False`: do not isolate at all (the
+        weak mode on purpose, for tests)."""
         self.limits_default = limits_default
+        self.blocked = tuple(blocked)
+        if any(name.partition(".")[0] in self.blocked for name in preload):
+            raise ValueError(f"preload {tuple(preload)} names a blocked package ({', '.join(self.blocked)})")
         self.preload = tuple(preload)
         self.allow_weak = allow_weak or not isolate
         self.isolate = isolate
@@ -88,7 +94,7 @@ class Zygote:
         control.settimeout(START_TIMEOUT)
         try:
             control.send(json.dumps({"parent_pid": os.getpid(), "preload": self.preload,
-                                     "isolate": self.isolate}).encode())
+                                     "blocked": self.blocked, "isolate": self.isolate}).encode())
             hello = json.loads(control.recv(2**20) or b'{"error": "it exited"}')
         except (OSError, ValueError) as error:
             hello = {"error": f"no answer ({error})"}

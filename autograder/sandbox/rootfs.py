@@ -9,12 +9,16 @@ The worker starts from an empty tmpfs and sees only what is bound into it, read-
     /dev                    null, zero, full, random, urandom (bound from the host), /dev/fd links
     /proc                   its own, for its PID namespace
     /tmp, /dev/shm          private tmpfs, writable, size-capped: the working folder and HOME
+    <blocked packages>      each folder of a package the assignment blocks (`blocked_packages`) is
+                            covered by a read-only tmpfs holding only an __init__.py that raises
+                            ImportError, so `import torch` fails there whatever the child does
 
 Nothing else of the host exists for it: not the course repository (no `.git`, `source/`,
 `assignments/`, outputs or other checkouts: a folder that holds the engine shows only the engine),
 not /home, /root or /run (where local services keep their Unix sockets). Paths keep their host
 names, so the interpreter and the import system work unchanged.
 """
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -27,6 +31,7 @@ DEVICES = ("null", "zero", "full", "random", "urandom")
 DEVICE_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
                 "stderr": "/proc/self/fd/2"}
 ACCOUNTS = {"passwd": "sandbox:x:0:0:sandbox:/tmp:/nonexistent\n", "group": "sandbox:x:0:\n"}
+STAND_IN_MESSAGE = "{package} cannot be imported here: this assignment does not allow it"
 STAGING = "/tmp"  # any existing folder: the new root is mounted there, then pivoted into
 OLD_ROOT = ".old-root"
 
@@ -48,6 +53,26 @@ def paths_the_child_needs(repo_root: Path) -> list[str]:
              for path in candidates if path and os.path.isabs(path)}
     found = {path for path in found if os.path.exists(path) and path not in (repository, "/")}
     return outermost(path for path in found if not _holds_repository(path, repository))
+
+
+def blocked_packages(names) -> dict[str, list[str]]:
+    """{package: the folders it is imported from} for each top-level package of `names` that is
+    installed, found without importing it; then each is made unimportable in this process
+    (`sys.modules[name] = None`), so that nothing preloaded after this imports it. Raises
+    ValueError for a name that is not a top-level package (a single-file module cannot be covered)."""
+    hidden = {}
+    for name in names:
+        if "." in name:
+            raise ValueError(f"only top-level packages can be blocked, not {name!r}")
+        module = sys.modules.get(name)
+        spec = module.__spec__ if module is not None else importlib.util.find_spec(name)  # None: blocked already
+        if spec is not None:
+            folders = list(spec.submodule_search_locations or [])
+            if not folders:
+                raise ValueError(f"{name} is a single-file module ({spec.origin}); only packages can be blocked")
+            hidden[name] = [os.path.realpath(folder) for folder in folders]
+        sys.modules[name] = None
+    return hidden
 
 
 def _holds_repository(path: str, repository: str) -> bool:
@@ -74,8 +99,10 @@ def open_paths(paths: list[str]) -> list[tuple[str, int | None, str | None]]:
             else (path, os.open(path, os.O_PATH | os.O_NOFOLLOW), None) for path in paths]
 
 
-def build_root(entries: list[tuple[str, int | None, str | None]], tmp_size_mb: int) -> None:
-    """Replace this process's root by an allow-list root holding the `open_paths` entries.
+def build_root(entries: list[tuple[str, int | None, str | None]], tmp_size_mb: int,
+               hidden: dict[str, list[str]] | None = None) -> None:
+    """Replace this process's root by an allow-list root holding the `open_paths` entries, with the
+    folders of each `hidden` package (`blocked_packages`) covered by a stand-in that raises ImportError.
     Must run in a new mount namespace, as PID 1 of a new PID namespace (for /proc), with
     CAP_SYS_ADMIN over the mount namespace. Symlinks are recreated, not followed."""
     libc.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE)
@@ -103,6 +130,9 @@ def build_root(entries: list[tuple[str, int | None, str | None]], tmp_size_mb: i
     # uid 0 of its namespace without capabilities, is bound by their mode like any other user.
     for folder in leading_folders:
         os.chmod(folder, 0o555)
+    for package, folders in (hidden or {}).items():
+        for folder in folders:
+            _stand_in(STAGING + folder, package)
     _make_dev(STAGING + "/dev")
     _make_accounts(STAGING + "/etc")
     libc.mount("proc", f"{STAGING}/proc", "proc", libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC)
@@ -114,6 +144,16 @@ def build_root(entries: list[tuple[str, int | None, str | None]], tmp_size_mb: i
     libc.restrict_mounts("/")
     libc.make_writable("/tmp")
     _private_tmpfs("/dev/shm", tmp_size_mb)
+
+
+def _stand_in(target: str, package: str) -> None:
+    """Cover the folder `target` (when the root shows it) with a tmpfs holding an __init__.py that
+    raises ImportError; `restrict_mounts` makes it read-only with the rest."""
+    if not os.path.isdir(target):
+        return
+    libc.mount("tmpfs", target, "tmpfs", libc.MS_NOSUID | libc.MS_NODEV, "size=64k,mode=0755")
+    with open(f"{target}/__init__.py", "x") as file:
+        file.write(f"raise ImportError({STAND_IN_MESSAGE.format(package=package)!r})\n")
 
 
 def _private_tmpfs(path: str, size_mb: int) -> None:

@@ -32,15 +32,16 @@ ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "USER"
                "MPLBACKEND": "Agg", **THREAD_VARIABLES}
 
 
-def run(job: dict, limits: Limits, root_entries: list | None, workdir: str, fds: dict[int, int]) -> None:
-    """Isolate this process (an allow-list root of `root_entries` from `rootfs.open_paths`, or none:
-    the weak mode), tell the
-    monitor through fd READY_FD, run the job. Called through `run_forked`, which exits."""
+def run(job: dict, limits: Limits, root_entries: list | None, workdir: str, hidden: dict[str, list[str]],
+        fds: dict[int, int]) -> None:
+    """Isolate this process (an allow-list root of `root_entries` from `rootfs.open_paths`, with the
+    `hidden` packages replaced by stand-ins, or none: the weak mode), tell the monitor through fd
+    READY_FD, run the job. Called through `run_forked`, which exits."""
     ready = fds[READY_FD]
     try:
         os.setsid()
         if root_entries is not None:
-            rootfs.build_root(root_entries, tmp_size_mb=4 * limits.file_size_mb)
+            rootfs.build_root(root_entries, tmp_size_mb=4 * limits.file_size_mb, hidden=hidden)
         _place_fds(fds)
         ready = READY_FD
         _set_limits(limits, count_processes=root_entries is not None)

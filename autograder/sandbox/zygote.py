@@ -3,6 +3,10 @@
 It is exec'd with an environment built from nothing (`worker.ENVIRONMENT`, HOME and a few engine
 settings), so no byte of the grader's environment exists in its memory or in any child forked
 from it; its settings arrive on the control socket, not on its command line.
+
+Blocked packages (`Zygote(blocked=...)`) are located first and made unimportable here, so that no
+preloaded module imports them (utils then works without torch); once the isolation is known to be
+complete, the children meet `rootfs`'s stand-ins instead, which say why the import fails.
 """
 import importlib
 import json
@@ -23,10 +27,14 @@ def main(control_fd: int) -> None:
     if os.getppid() != settings.get("parent_pid"):
         return  # the parent died before PR_SET_PDEATHSIG was set
     try:
+        hidden = rootfs.blocked_packages(settings["blocked"])
         _preload(settings["preload"])
         paths = rootfs.paths_the_child_needs(REPO_ROOT)
         found = (isolation.probe(paths) if settings["isolate"]
                  else isolation.Isolation(False, "turned off by the grader"))
+        if found.complete:  # the children's stand-ins say why; in the weak mode, sys.modules still refuses
+            for name in hidden:
+                sys.modules.pop(name, None)
     except BaseException as error:
         control.send(json.dumps({"error": f"{type(error).__name__}: {error}"}).encode())
         return
@@ -42,7 +50,7 @@ def main(control_fd: int) -> None:
             pid = None  # the run's parent sees its channel close and reports it
         if pid == 0:
             control.close()
-            run_forked(lambda: monitor.run(fds, paths, found))
+            run_forked(lambda: monitor.run(fds, paths, found, hidden))
         for fd in fds:
             os.close(fd)
 
@@ -51,6 +59,6 @@ def _preload(names) -> None:
     """Import the modules every child would otherwise import again, and the child's own code."""
     for name in names:
         importlib.import_module(name)
-    if "torch" in sys.modules:
+    if sys.modules.get("torch") is not None:  # None: blocked
         sys.modules["torch"].set_num_threads(1)
     import autograder.sandbox.child  # noqa: F401
