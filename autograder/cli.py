@@ -68,6 +68,23 @@ def _grade(args) -> int:
     return 0
 
 
+def _mark(args) -> int:
+    from autograder.verbs.mark import Marking
+    from autograder.verbs.mark_server import MarkServer
+    marking = Marking.open(args.assignment, args.output)
+    server = MarkServer(marking, port=args.port)
+    print(f"Marking {marking.config.title}: open {server.url} in your browser (Ctrl-C stops the server).")
+    print(f"Scores are saved as you enter them in {args.output / 'manual_scores.json'}; "
+          f"grades.csv and the feedback follow.", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped; every score entered is saved")
+    finally:
+        server.server_close()
+    return 0
+
+
 def _check(args) -> int:
     from autograder.verbs import check
     return check.main(args.notebook, assignment=args.assignment, as_json=args.json)
@@ -111,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="grade even where this machine cannot isolate submissions (no user namespaces); "
                            "every report then says which protections were missing")
     verb.set_defaults(run=_grade)
+
+    verb = verbs.add_parser("mark", help="mark the questions graded by hand, question by question, in the browser")
+    verb.add_argument("assignment")
+    verb.add_argument("output", type=Path, help="the report folder `grade` wrote (its -o)")
+    verb.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    verb.set_defaults(run=_mark)
 
     verb = verbs.add_parser("check", help="check a notebook follows the rules and passes the visible tests",
                             formatter_class=argparse.RawDescriptionHelpFormatter, epilog=CHECK_EXIT_CODES)

@@ -29,7 +29,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import threading
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -44,7 +43,7 @@ from autograder.grading.discovery import Submission, find_submissions
 from autograder.errors import ReferenceSolutionError
 from autograder.analysis.extract import KEPT, Extraction, extract
 from autograder.grading.names import required_name_problems
-from autograder.grading.manual import Answer, ManualScores, find_answer
+from autograder.grading.manual import Answer, ManualScores, find_answer, write_atomically
 from autograder.analysis.notebook import NotebookError, read_notebook
 from autograder.grading.probes import Verdict, judge
 from autograder.analysis.rules import Problem, check_rules
@@ -557,19 +556,13 @@ def _grade_and_save(submission: Submission, batch: _Batch) -> tuple[StudentResul
         if not reused:
             if batch.sandbox_note:
                 result.notes.append(batch.sandbox_note)
-            _write_atomically(batch.results_dir / f"{result.student}.json", json.dumps(result.to_json(), indent=1))
+            write_atomically(batch.results_dir / f"{result.student}.json", json.dumps(result.to_json(), indent=1))
     except Exception as error:  # noqa: BLE001 - one bad submission must never stop the batch
         log.exception("grader error on %s (%s)", submission.student, submission.path)
         return _grader_error(submission, batch.config, error), False
     log.info("%s: %s, %g/%g%s", result.student, result.status_text, result.total, result.max_total,
              " (saved result reused)" if reused else "")
     return result, reused
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 @contextlib.contextmanager

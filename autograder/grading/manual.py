@@ -32,7 +32,7 @@ SCORES_FILE = "manual_scores.json"
 SCORES_FORMAT = 1
 NO_ANSWER = "no answer"
 # What nbgrader's generate_assignment leaves in an answer cell.
-PLACEHOLDERS = ("YOUR ANSWER HERE", "# YOUR CODE HERE\nraise NotImplementedError()")
+PLACEHOLDERS = ("YOUR ANSWER HERE",)
 RUBRIC_START = re.compile(r"^\*Marking\b", re.MULTILINE)
 
 
@@ -52,8 +52,18 @@ def cell_text(cell) -> str:
 
 
 def _is_placeholder(cell) -> bool:
-    text = cell_text(cell).strip()
-    return not text or text in PLACEHOLDERS
+    """The cell holds nothing but what nbgrader left in it (comments aside, in a code cell)."""
+    text = cell_text(cell)
+    if cell.get("cell_type") == "code":
+        lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+        return lines in ([], ["raise NotImplementedError()"])
+    return text.strip() in ("", *PLACEHOLDERS)
+
+
+def _is_answer_cell(cell) -> bool:
+    """A cell the student writes in: nbgrader's solution cells (any cell of a notebook without nbgrader's metadata)."""
+    nbgrader = cell.get("metadata", {}).get("nbgrader")
+    return not isinstance(nbgrader, dict) or bool(nbgrader.get("solution"))
 
 
 @dataclass
@@ -76,7 +86,8 @@ class Answer:
 
     @property
     def answered(self) -> bool:
-        return self.graded_cell not in self.missing and any(cell is not None and not _is_placeholder(cell) for _, cell in self.cells)
+        return self.graded_cell not in self.missing and any(
+            cell is not None and _is_answer_cell(cell) and not _is_placeholder(cell) for _, cell in self.cells)
 
     @property
     def digest(self) -> str:
@@ -196,11 +207,16 @@ class ManualScores:
 
     def mark(self, student: str, question: str, mark: Mark | None) -> None:
         """Set (or, with None, clear) one mark and save the file."""
+        self.mark_all([(student, question, mark)])
+
+    def mark_all(self, changes: list[tuple[str, str, Mark | None]]) -> None:
+        """Set or clear several marks (student, question, mark or None), then save the file once."""
         with self._lock:
-            if mark is None:
-                self.marks.get(student, {}).pop(question, None)
-            else:
-                self.marks.setdefault(student, {})[question] = mark
+            for student, question, mark in changes:
+                if mark is None:
+                    self.marks.get(student, {}).pop(question, None)
+                else:
+                    self.marks.setdefault(student, {})[question] = mark
             self._save()
 
     def _save(self) -> None:

@@ -1,0 +1,211 @@
+"""Grading by question (`autograder mark`): a real page in headless Chromium, keyboard marking, marks
+kept across a reload and in grades.csv; the page's defences against a hostile notebook; the server's
+token. One browser session for the module (it costs about a second to start)."""
+import csv
+import http.client
+import json
+import shutil
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from autograder.grading.manual import SCORES_FILE, ManualScores, ScoresError
+from autograder.verbs.export import find_chromium
+from autograder.verbs.mark import Marking
+from autograder.verbs.mark_server import MarkServer
+from conftest import DELETED_ANSWER
+
+selenium = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.chrome.options import Options  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+HOSTILE_MARKDOWN = ('**Q1a** $x < y$ <script>window.pwned = 1</script> <img src=x onerror="window.pwned = 2"> '
+                    '![a](javascript:window.pwned=3) <svg onload="window.pwned = 4"></svg> '
+                    '<a href="javascript:window.pwned=5">link</a> $\\href{javascript:window.pwned=6}{x}$ '
+                    '<iframe src="data:text/html,<script>parent.pwned=7</script>"></iframe>')
+
+
+@pytest.fixture(scope="module")
+def served(hopfield_marking_class, tmp_path_factory):
+    """A copy of the graded class, one hostile notebook added, served on 127.0.0.1."""
+    out_dir, submissions = hopfield_marking_class
+    out = Path(shutil.copytree(out_dir, tmp_path_factory.mktemp("served") / "out"))
+    # mallory: celine's notebook whose Q1b answer is hostile Markdown, as if it had been graded too.
+    saved = json.loads((out / "results" / "celine_cp1252.json").read_text(encoding="utf-8"))
+    nb = json.loads((submissions / "celine_cp1252.ipynb").read_bytes().decode("cp1252"))
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "q1b_answer":
+            cell["source"] = HOSTILE_MARKDOWN
+    mallory = out.parent / "mallory.ipynb"
+    mallory.write_text(json.dumps(nb), encoding="utf-8")
+    saved.update(student="mallory", notebook=str(mallory))
+    for question in saved["questions"]:
+        if question["id"] == "Q1b":
+            question["answer"] = "changed"  # matches no mark: mallory stays unmarked
+    (out / "results" / "mallory.json").write_text(json.dumps(saved), encoding="utf-8")
+    marking = Marking.open("hopfield_batchnorm", out)
+    marking.write_reports()
+    server = MarkServer(marking)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server, out
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = Options()
+    options.binary_location = str(find_chromium())
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
+        options.add_argument(flag)
+    driver = selenium.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def grades(out: Path) -> dict[str, dict]:
+    with open(out / "grades.csv", newline="", encoding="utf-8") as file:
+        return {row["student"]: row for row in csv.DictReader(file)}
+
+
+def click(driver, element):
+    """A real click, after scrolling the element clear of the page's sticky header."""
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    element.click()
+
+
+def cards(driver):
+    return driver.find_elements(By.CSS_SELECTOR, "article.card")
+
+
+def test_a_deleted_answer_cell_is_flagged_and_never_scored(hopfield_marking_class):
+    out, _ = hopfield_marking_class
+    row = grades(out)[DELETED_ANSWER]
+    assert row["status"] == "missing answer cell (q1a_answer)"
+    assert (row["Q1a"], row["no_answer"]) == ("", "Q1a")
+    assert "Q1a" in row["manual_pending"].split(";")
+    untouched = grades(out)["chloe_untouched"]
+    assert untouched["no_answer"] == "Q1a;Q1b;Q2B;Q2C-plot" and untouched["manual"] == "0"
+    assert untouched["max"] == "19" and untouched["autograded_max"] == "9" and untouched["manual_max"] == "10"
+    feedback = (out / "feedback" / f"{DELETED_ANSWER}.md").read_text(encoding="utf-8")
+    assert "q1a\\_answer" in feedback and "deleted" in feedback
+
+
+def test_keyboard_marks_survive_a_reload_and_reach_grades_csv(served, browser):
+    server, out = served
+    before = grades(out)
+    browser.get(f"{server.url}q/Q1a")
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script("return !!document.querySelector('article.current')"))
+    groups = [(card.get_attribute("data-group"), card.find_element(By.CSS_SELECTOR, ".students").text.split(", "))
+              for card in cards(browser)]
+    assert any(len(students) == 2 for _, students in groups)  # amelia and celine: one answer, marked once
+    no_answer = [students for _, students in groups if students == ["chloe_untouched", DELETED_ANSWER]]
+    assert no_answer, groups
+    progress = browser.find_element(By.ID, "progress")
+    assert progress.text == "0 of 7 marked"
+    body = browser.find_element(By.TAG_NAME, "body")
+    for key in ("2", "j", "1", "j", "0"):  # three answers: 2, 1 and 0 points
+        body.send_keys(key)
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "progress").text != "0 of 7 marked"
+                                     and "saving" not in d.page_source)
+    expected = {tuple(students_): score for (_, students_), score in zip(groups, (2, 1, 0))}
+    marked = sum(len(students_) for students_ in expected)
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "progress").text == f"{marked} of 7 marked")
+
+    browser.refresh()
+    WebDriverWait(browser, 20).until(lambda d: len(cards(d)) == len(groups))
+    assert browser.find_element(By.ID, "progress").text == f"{marked} of 7 marked"
+    shown = [card.get_attribute("data-points") for card in cards(browser)]
+    assert shown[:3] == ["2", "1", "0"] and set(shown[3:]) == {""}
+    after = grades(out)
+    for students_, score in expected.items():
+        for student in students_:
+            assert after[student]["Q1a"] == str(score), student
+            assert float(after[student]["total"]) == float(before[student]["total"]) + score
+            assert "Q1a" not in after[student]["manual_pending"].split(";")
+    scores = ManualScores.load(out, "hopfield_batchnorm")
+    assert {s: scores.get(s, "Q1a").points for students_ in expected for s in students_} == \
+        {s: float(score) for students_, score in expected.items() for s in students_}
+    feedback = (out / "feedback" / f"{groups[0][1][0]}.md").read_text(encoding="utf-8")
+    assert "2 / 2 points, marked by hand" in feedback and "needs manual grading" in feedback  # Q1a done, Q1b not
+
+
+def test_rubric_items_and_comment_by_click(served, browser):
+    server, out = served
+    browser.get(f"{server.url}q/Q1b")
+    WebDriverWait(browser, 20).until(lambda d: len(cards(d)) > 0)
+    rubric = browser.find_element(By.CSS_SELECTOR, "section.rubric").text
+    assert "chain rule" in rubric
+    card = cards(browser)[0]
+    student = card.find_element(By.CSS_SELECTOR, ".students").text.split(", ")[0]
+    click(browser, card.find_elements(By.CSS_SELECTOR, "input[data-item]")[1])  # the second item, 1 point
+    comment = card.find_element(By.CSS_SELECTOR, "textarea.comment")
+    comment.send_keys("Say where σ' ≥ 0 is used.")
+    click(browser, card.find_element(By.CSS_SELECTOR, "h2"))  # leaving the box saves the comment
+    WebDriverWait(browser, 20).until(
+        lambda d: (ManualScores.load(out, "hopfield_batchnorm").get(student, "Q1b") or 0) and
+        ManualScores.load(out, "hopfield_batchnorm").get(student, "Q1b").comment)
+    mark = ManualScores.load(out, "hopfield_batchnorm").get(student, "Q1b")
+    assert (mark.points, mark.rubric, mark.comment) == (1.0, [1], "Say where σ' ≥ 0 is used.")
+    assert grades(out)[student]["Q1b"] == "1"
+
+
+def test_math_is_typeset_offline_and_hostile_markup_never_runs(served, browser):
+    server, _ = served
+    browser.get(f"{server.url}q/Q1b")
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "mjx-container"))
+    mallory = [card for card in cards(browser) if "mallory" in card.find_element(By.CSS_SELECTOR, ".students").text][0]
+    for link in mallory.find_elements(By.CSS_SELECTOR, "a, mjx-container a"):
+        browser.execute_script("arguments[0].click()", link)
+    assert browser.execute_script("return window.pwned === undefined")
+    answer = mallory.find_element(By.CSS_SELECTOR, ".answer")
+    assert "<script>window.pwned = 1</script>" in answer.text  # shown as text, never run
+    assert not answer.find_elements(By.CSS_SELECTOR, "script, iframe, svg:not(mjx-container svg), [onerror], [onload]")
+    assert all((img.get_attribute("src") or "").startswith(("data:", "")) and "javascript" not in (img.get_attribute("src") or "")
+               for img in answer.find_elements(By.TAG_NAME, "img"))
+    assert mallory.find_elements(By.CSS_SELECTOR, ".cell.markdown mjx-container")  # its math typeset
+
+
+def test_the_server_answers_only_its_token_and_its_own_address(served):
+    server, out = served
+    port = server.server_address[1]
+    for path, host in ((f"/{'x' * 32}/", f"127.0.0.1:{port}"), (f"/{server.token}/", f"evil.example:{port}"),
+                       ("/", f"127.0.0.1:{port}")):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", path, headers={"Host": host})
+        assert connection.getresponse().status == 403, (path, host)
+    page = urllib.request.urlopen(server.url, timeout=10)
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "0 of 7 marked" in page.read().decode() or "marked" in page.read().decode()
+
+    def post(body: dict) -> tuple[int, dict]:
+        request = urllib.request.Request(f"{server.url}api/mark", json.dumps(body).encode(),
+                                         {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
+    group = server.marking.pages["Q2B"].groups[0].key
+    assert post({"question": "Q2B", "group": group, "points": 3})[0] == 400  # Q2B is worth 2
+    assert "from 0 to 2" in post({"question": "Q2B", "group": group, "points": 3})[1]["error"]
+    assert post({"question": "Q1c", "group": group, "points": 1})[0] == 400  # autograded
+    assert post({"question": "Q2B", "group": "nope", "points": 1})[0] == 400
+    assert post({"question": "Q2B", "group": group, "points": True})[0] == 400
+
+
+def test_a_damaged_scores_file_is_refused_not_overwritten(tmp_path, hopfield_marking_class):
+    out = Path(shutil.copytree(hopfield_marking_class[0], tmp_path / "out"))
+    (out / SCORES_FILE).write_text('{"format": 1, "assign', encoding="utf-8")
+    with pytest.raises(ScoresError, match="cannot be read"):
+        Marking.open("hopfield_batchnorm", out)
+    assert (out / SCORES_FILE).read_text(encoding="utf-8") == '{"format": 1, "assign'
+    with pytest.raises(ScoresError, match="holds no results"):
+        Marking.open("hopfield_batchnorm", tmp_path / "empty")
