@@ -62,6 +62,11 @@ def _grade(args) -> int:
     report.write_reports(result, args.output, autolab=args.autolab)
     print(report.class_table(result))
     print(f"reports in {args.output}")
+    if args.gradebook:
+        from autograder.verbs.gradebook import write_gradebook
+        written = write_gradebook(result, args.gradebook, course_dir=args.nbgrader_course)
+        print(f"nbgrader gradebook {written.url}: {written.students} students, {written.grades} grades, "
+              f"{written.pending} manual grades still to mark")
     if args.autolab and len(result.students) == 1:
         # Autolab grades one hand-in per job and reads the scores from the last line of output.
         print(report.autolab_line(result.students[0]))
@@ -124,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     verb.add_argument("-o", "--output", type=Path, default=Path("grading-output"), help="report folder")
     verb.add_argument("--force", action="store_true", help="regrade submissions already graded")
     verb.add_argument("--autolab", action="store_true", help="also write Autolab's last-line JSON")
+    verb.add_argument("--gradebook", nargs="?", const="sqlite:///gradebook.db", metavar="URL",
+                      help="also write the grades into nbgrader's gradebook at this SQLAlchemy URL "
+                           "(default sqlite:///gradebook.db, in the current folder, as nbgrader's own commands)")
+    verb.add_argument("--nbgrader-course", type=Path, metavar="DIR",
+                      help="with --gradebook: copy the notebooks to DIR/autograded/<student>/<assignment>/, "
+                           "where nbgrader formgrader opens them")
     verb.add_argument("--allow-weak-sandbox", action="store_true",
                       help="grade even where this machine cannot isolate submissions (no user namespaces); "
                            "every report then says which protections were missing")

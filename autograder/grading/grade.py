@@ -97,6 +97,7 @@ class StudentResult:
     # For graders: sandbox (its status), detail, exit_code, signal, elapsed, cpu_seconds, stdout_tail,
     # stderr_tail, and load_error {"type", "message"} when the module did not load.
     details: dict = field(default_factory=dict)
+    identity: dict = field(default_factory=dict)  # discovery.LmsIdentity as JSON; {} when the LMS is unknown
 
     @property
     def finding(self) -> Finding:
@@ -302,6 +303,7 @@ def _grade_file(submission: Submission, batch: _Batch, fingerprint: str) -> Stud
 def _with_discovery(result: StudentResult, submission: Submission) -> StudentResult:
     """`result` with what finding its file told: those notes first, and the duplicate status."""
     result.notes[:0] = submission.notes
+    result.identity = submission.identity.to_json() if submission.identity else {}
     if submission.duplicate:
         result.problems = _most_severe_first([Finding(Status.DUPLICATE_SUBMISSION), *result.problems])
     return result
@@ -463,7 +465,7 @@ def _grader_error(submission: Submission, config: GradingConfig, error: Exceptio
     grading.problems.append(Finding(Status.GRADER_ERROR, f"{type(error).__name__}: {error}"))
     grading.notes.append("The grader failed on this notebook; your instructor has been told and will grade it again.")
     verdicts = {spec.name: Verdict(0.0, "not run: the grader failed") for spec in config.probes}
-    return grading.result(verdicts, {})
+    return _with_discovery(grading.result(verdicts, {}), replace(submission, notes=(), duplicate=False))
 
 
 # ---- the batch --------------------------------------------------------------------------------------

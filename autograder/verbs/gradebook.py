@@ -1,0 +1,145 @@
+"""Write a graded class into nbgrader's gradebook (``autograder grade --gradebook [URL]``).
+
+    write_gradebook(result, "sqlite:///gradebook.db")
+
+Through nbgrader's own API (`nbgrader.api.Gradebook`, any SQLAlchemy URL: SQLite by default,
+PostgreSQL with `postgresql://user@host/db`), so that `nbgrader formgrader` and `nbgrader export`
+read the kit's grades as their own:
+
+- the assignment and its notebook (named after the assignment), with one grade cell per question
+  of grading.toml: the question's graded cell (the last of its `cells`), worth its points, and a
+  solution cell of the same name for a manual question (where formgrader keeps comments);
+- each student, and their submission with, per grade cell, the autograded score (`auto_score`,
+  nothing left to grade by hand) or, for a manual question, the kit's mark (`manual_score`) when
+  it has one; an unmarked one stays `needs_manual_grade`, and a score a grader already entered in
+  formgrader is kept;
+- with `course_dir`, each graded notebook copied to nbgrader's
+  `autograded/<student>/<assignment>/<assignment>.ipynb`, where formgrader opens it.
+
+Writing again updates the same rows: it never duplicates a student or a submission.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.analysis.notebook import NotebookError, read_notebook
+from autograder.errors import AutograderError
+from autograder.grading.grade import ClassResult
+from autograder.grading.manual import ManualScores, find_answer
+
+COURSE_ID = "nn-course"  # c.CourseDirectory.course_id in nbgrader_config.py
+DEFAULT_URL = "sqlite:///gradebook.db"  # nbgrader's own default, relative to the folder it runs in
+
+
+class GradebookError(AutograderError):
+    """The gradebook cannot be opened or written; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class GradebookWritten:
+    url: str
+    students: int
+    grades: int  # grade rows written
+    pending: int  # manual grade cells still to mark
+
+
+def write_gradebook(result: ClassResult, db_url: str = DEFAULT_URL, course_dir: Path | None = None,
+                    course_id: str = COURSE_ID) -> GradebookWritten:
+    """Write `result` (its marks included) into the gradebook at `db_url`. Raises GradebookError."""
+    from nbgrader.api import Gradebook, InvalidEntry, MissingEntry  # here: only this verb pays for nbgrader
+    from sqlalchemy.exc import SQLAlchemyError
+
+    config = result.config
+    notebook = config.source_path.stem
+    cell_types = _cell_types(result)
+    scores = ManualScores.load(result.out_dir, config.assignment)
+    grades = pending = 0
+    try:
+        with _alembic_on_path(), Gradebook(db_url, course_id=course_id) as gradebook:
+            gradebook.update_or_create_assignment(config.assignment)
+            gradebook.update_or_create_notebook(notebook, config.assignment)
+            for question in config.questions:
+                cell = question.cells[-1]
+                gradebook.update_or_create_grade_cell(cell, notebook, config.assignment, max_score=question.points,
+                                                      cell_type=cell_types.get(cell, "code"))
+                if question.manual:
+                    gradebook.update_or_create_solution_cell(cell, notebook, config.assignment)
+            for student in result.students:
+                gradebook.update_or_create_student(student.student)
+                try:
+                    gradebook.find_submission(config.assignment, student.student)
+                except MissingEntry:
+                    gradebook.add_submission(config.assignment, student.student)
+                for question in student.questions:
+                    spec = next(q for q in config.questions if q.id == question.id)
+                    grade = _grade(gradebook, spec.cells[-1], notebook, config.assignment, student.student)
+                    if not question.manual:
+                        grade.auto_score, grade.needs_manual_grade = question.points, False
+                    elif question.points is not None:
+                        grade.manual_score, grade.needs_manual_grade = question.points, False
+                        mark = scores.get(student.student, question.id)
+                        comment = gradebook.find_comment(spec.cells[-1], notebook, config.assignment, student.student)
+                        comment.manual_comment = mark.comment if mark else None
+                    elif grade.manual_score is None:
+                        grade.needs_manual_grade = True
+                    pending += bool(question.manual and grade.needs_manual_grade)
+                    grades += 1
+                if course_dir is not None:
+                    _place_notebook(Path(student.notebook), Path(course_dir), student.student, config.assignment)
+            gradebook.db.commit()
+    except (SQLAlchemyError, InvalidEntry) as error:
+        raise GradebookError(f"the gradebook {db_url} cannot be written: {type(error).__name__}: "
+                             f"{str(error).splitlines()[0]}") from None
+    return GradebookWritten(db_url, len(result.students), grades, pending)
+
+
+@contextlib.contextmanager
+def _alembic_on_path():
+    """nbgrader runs the `alembic` command to stamp a new database; it is installed beside this
+    Python, whose folder is not always on PATH (`.venv/bin/autograder` run directly)."""
+    scripts = str(Path(sys.executable).parent)
+    previous = os.environ.get("PATH", "")
+    os.environ["PATH"] = os.pathsep.join([scripts, previous]) if previous else scripts
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = previous
+
+
+def _grade(gradebook, cell: str, notebook: str, assignment: str, student: str):
+    """The student's grade of one grade cell, made when the cell is newer than the submission."""
+    from nbgrader.api import Grade, MissingEntry
+    try:
+        return gradebook.find_grade(cell, notebook, assignment, student)
+    except MissingEntry:
+        submitted = gradebook.find_submission_notebook(notebook, assignment, student)
+        grade = Grade(cell_id=gradebook.find_grade_cell(cell, notebook, assignment).id, notebook=submitted)
+        gradebook.db.add(grade)
+        return grade
+
+
+def _cell_types(result: ClassResult) -> dict[str, str]:
+    """nbgrader's cell type ("code" or "markdown") of each question's graded cell, from the source."""
+    try:
+        source = read_notebook(result.config.source_path, keep_outputs=False)
+    except (NotebookError, OSError):
+        return {}
+    types = {}
+    for question in result.config.questions:
+        cell = dict(find_answer(source, question).cells).get(question.cells[-1])
+        if cell is not None and cell.get("cell_type") in ("code", "markdown"):
+            types[question.cells[-1]] = cell["cell_type"]
+    return types
+
+
+def _place_notebook(notebook: Path, course_dir: Path, student: str, assignment: str) -> None:
+    """Copy a graded notebook to nbgrader's autograded/ layout (nothing for one that cannot be read)."""
+    if notebook.is_file() and not notebook.is_symlink():
+        target = course_dir / "autograded" / student / assignment / f"{assignment}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(notebook, target)
