@@ -90,6 +90,23 @@ def _mark(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from autograder.grading.grade import load_graded
+    from autograder.verbs.lms_export import DEFAULT_FILES, export_grades
+    output = args.output_file or args.output / DEFAULT_FILES[args.format]
+    exported = export_grades(load_graded(args.assignment, args.output), args.format, output,
+                             allow_unmarked=args.allow_unmarked, roster=args.roster)
+    if exported.unmarked:
+        print(f"warning: {len(exported.unmarked)} students have unmarked manual questions, counted 0: "
+              f"{', '.join(exported.unmarked)}", file=sys.stderr)
+    if exported.unmatched:
+        print(f"warning: not in the roster: {', '.join(exported.unmatched)}", file=sys.stderr)
+    if exported.absent:
+        print(f"warning: in the roster without a submission: {', '.join(exported.absent)}", file=sys.stderr)
+    print(f"wrote {exported.rows} grades to {exported.path}")
+    return 0
+
+
 def _check(args) -> int:
     from autograder.verbs import check
     return check.main(args.notebook, assignment=args.assignment, as_json=args.json)
@@ -145,6 +162,17 @@ def build_parser() -> argparse.ArgumentParser:
     verb.add_argument("output", type=Path, help="the report folder `grade` wrote (its -o)")
     verb.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     verb.set_defaults(run=_mark)
+
+    verb = verbs.add_parser("export", help="write the final grades in the file an LMS imports (docs/lms.md)")
+    verb.add_argument("assignment")
+    verb.add_argument("output", type=Path, help="the report folder `grade` wrote (its -o)")
+    verb.add_argument("--format", required=True, choices=("canvas", "moodle", "d2l", "csv"))
+    verb.add_argument("-o", "--output-file", type=Path, help="file to write (default: one in OUTPUT named after the format)")
+    verb.add_argument("--roster", type=Path, help="CSV with lms_id or student, and name, email, sis_id, login, "
+                                                  "org_defined_id, username")
+    verb.add_argument("--allow-unmarked", action="store_true",
+                      help="export even when manual questions are not marked (they count 0)")
+    verb.set_defaults(run=_export)
 
     verb = verbs.add_parser("check", help="check a notebook follows the rules and passes the visible tests",
                             formatter_class=argparse.RawDescriptionHelpFormatter, epilog=CHECK_EXIT_CODES)
