@@ -21,9 +21,8 @@ Writing again updates the same rows: it never duplicates a student or a submissi
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +59,7 @@ def write_gradebook(result: ClassResult, db_url: str = DEFAULT_URL, course_dir: 
     scores = ManualScores.load(result.out_dir, config.assignment)
     grades = pending = 0
     try:
-        with _alembic_on_path(), Gradebook(db_url, course_id=course_id) as gradebook:
+        with _nbgrader_quietly(), Gradebook(db_url, course_id=course_id) as gradebook:
             gradebook.update_or_create_assignment(config.assignment)
             gradebook.update_or_create_notebook(notebook, config.assignment)
             for question in config.questions:
@@ -99,16 +98,30 @@ def write_gradebook(result: ClassResult, db_url: str = DEFAULT_URL, course_dir: 
 
 
 @contextlib.contextmanager
-def _alembic_on_path():
-    """nbgrader runs the `alembic` command to stamp a new database; it is installed beside this
-    Python, whose folder is not always on PATH (`.venv/bin/autograder` run directly)."""
-    scripts = str(Path(sys.executable).parent)
-    previous = os.environ.get("PATH", "")
-    os.environ["PATH"] = os.pathsep.join([scripts, previous]) if previous else scripts
+def _nbgrader_quietly():
+    """nbgrader's Gradebook, stamping a new database, asks the `alembic` command for the schema's
+    version: a new Python process (seconds on a busy machine), which fails when this Python's
+    folder is not on PATH (`.venv/bin/autograder` run directly). The same answer comes from
+    alembic's API in this process. nbgrader's `add_submission` also makes SQLAlchemy warn about
+    objects it builds before adding them, which is harmless."""
+    import nbgrader.api
+    from sqlalchemy.exc import SAWarning
+
+    def head() -> str:
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+        from nbgrader.dbutil import _temp_alembic_ini
+        with _temp_alembic_ini("sqlite://") as ini:
+            return ScriptDirectory.from_config(Config(ini)).get_current_head()
+
+    original = nbgrader.api.get_alembic_version
+    nbgrader.api.get_alembic_version = head
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SAWarning)
+            yield
     finally:
-        os.environ["PATH"] = previous
+        nbgrader.api.get_alembic_version = original
 
 
 def _grade(gradebook, cell: str, notebook: str, assignment: str, student: str):
