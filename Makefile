@@ -27,6 +27,11 @@ grade: $(READY)
 		echo "== grading $$a"; \
 		$(BIN)/autograder grade $$a $$dir -o out/$$a || exit 1; \
 	done
+	@echo
+	@echo "Next, mark the questions graded by hand, question by question, in your browser:"
+	@echo "    $(BIN)/autograder mark hopfield_batchnorm out/hopfield_batchnorm"
+	@echo "then export the final grades for your LMS (docs/marking.md):"
+	@echo "    $(BIN)/autograder export hopfield_batchnorm out/hopfield_batchnorm --format moodle"
 
 # The release tests run again on torch's portable CPU kernels, so that nothing a release compares
 # byte for byte can depend on the CPU that made it.
