@@ -97,6 +97,15 @@ def write_gradebook(result: ClassResult, db_url: str = DEFAULT_URL, course_dir: 
     return GradebookWritten(db_url, len(result.students), grades, pending)
 
 
+def schema_version() -> str:
+    """The version of nbgrader's gradebook schema (its alembic head), as `alembic heads` says it."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import _temp_alembic_ini
+    with _temp_alembic_ini("sqlite://") as ini:
+        return ScriptDirectory.from_config(Config(ini)).get_current_head()
+
+
 @contextlib.contextmanager
 def _nbgrader_quietly():
     """nbgrader's Gradebook, stamping a new database, asks the `alembic` command for the schema's
@@ -107,15 +116,8 @@ def _nbgrader_quietly():
     import nbgrader.api
     from sqlalchemy.exc import SAWarning
 
-    def head() -> str:
-        from alembic.config import Config
-        from alembic.script import ScriptDirectory
-        from nbgrader.dbutil import _temp_alembic_ini
-        with _temp_alembic_ini("sqlite://") as ini:
-            return ScriptDirectory.from_config(Config(ini)).get_current_head()
-
     original = nbgrader.api.get_alembic_version
-    nbgrader.api.get_alembic_version = head
+    nbgrader.api.get_alembic_version = schema_version
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SAWarning)
