@@ -1,6 +1,8 @@
-"""Grading by question (`autograder mark`): a real page in headless Chromium, keyboard marking, marks
-kept across a reload and in grades.csv; the page's defences against a hostile notebook; the server's
-token. One browser session for the module (it costs about a second to start)."""
+"""The manual half of the grade, on a few hopfield_batchnorm samples graded once: grading by question
+(`autograder mark`) in headless Chromium (keyboard marking, marks kept across a reload and in
+grades.csv, the page's defences against a hostile notebook, the server's token; one browser session
+for the module), then the grades in nbgrader's gradebook, read back with nbgrader's own API and CSV
+export."""
 import csv
 import http.client
 import json
@@ -11,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grading.manual import SCORES_FILE, ManualScores, ScoresError
+from autograder import cli, paths
+from autograder.grading.grade import load_graded
+from autograder.grading.manual import SCORES_FILE, ManualScores, Mark, ScoresError
+from autograder.verbs.gradebook import COURSE_ID, write_gradebook
 from autograder.verbs.export import find_chromium
 from autograder.verbs.mark import Marking
 from autograder.verbs.mark_server import MarkServer
@@ -209,3 +214,68 @@ def test_a_damaged_scores_file_is_refused_not_overwritten(tmp_path, hopfield_mar
     assert (out / SCORES_FILE).read_text(encoding="utf-8") == '{"format": 1, "assign'
     with pytest.raises(ScoresError, match="holds no results"):
         Marking.open("hopfield_batchnorm", tmp_path / "empty")
+
+
+ASSIGNMENT = "hopfield_batchnorm"
+
+
+# ---- nbgrader's gradebook -----------------------------------------------------------------------
+
+def gradebook_urls(tmp_path):
+    import os
+    urls = [f"sqlite:///{tmp_path / 'gradebook.db'}"]
+    if os.environ.get("COURSE_TEST_POSTGRES_URL"):
+        urls.append(os.environ["COURSE_TEST_POSTGRES_URL"])
+    return urls
+
+
+def test_the_gradebook_holds_every_cell_of_every_sample_student(hopfield_marking_class, tmp_path, monkeypatch,
+                                                                capsys):
+    """`grade --gradebook` (the grading itself replaced by the class graded once), then nbgrader's API."""
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins.export import CsvExportPlugin
+
+    from autograder.grading import grade
+    out = Path(shutil.copytree(hopfield_marking_class[0], tmp_path / "out"))
+    result = load_graded(ASSIGNMENT, out)
+    amelia = next(s for s in result.students if s.student == "amelia_correct_torch")
+    scores = ManualScores.load(out, ASSIGNMENT)
+    scores.mark("amelia_correct_torch", "Q1a", Mark(1.5, "the symmetry is never named",
+                                                    answer=amelia.questions[0].answer))
+    result = load_graded(ASSIGNMENT, out)
+    config = result.config
+    monkeypatch.setattr(grade, "grade_assignment", lambda *args, **kwargs: load_graded(ASSIGNMENT, out))
+    for url in gradebook_urls(tmp_path):
+        assert cli.main(["grade", ASSIGNMENT, str(tmp_path), "-o", str(out), "--gradebook", url,
+                         "--nbgrader-course", str(tmp_path / "course")]) == 0
+        assert f"nbgrader gradebook {url}: 6 students, 42 grades, 23 manual grades still to mark" in \
+            capsys.readouterr().out
+        written = write_gradebook(result, url)  # writing again updates, never duplicates
+        assert written.students == len(result.students)
+        with Gradebook(url, course_id=COURSE_ID) as gradebook:
+            assert [s.id for s in gradebook.students] == [s.student for s in result.students]
+            for student in result.students:
+                for question in student.questions:
+                    spec = next(q for q in config.questions if q.id == question.id)
+                    grade = gradebook.find_grade(spec.cells[-1], ASSIGNMENT, ASSIGNMENT, student.student)
+                    assert grade.max_score == question.max_points
+                    if not question.manual:
+                        assert (grade.auto_score, grade.needs_manual_grade) == (question.points, False)
+                    elif question.points is None:
+                        assert (grade.manual_score, grade.needs_manual_grade) == (None, True), (student.student, spec.id)
+                    else:
+                        assert (grade.manual_score, grade.needs_manual_grade) == (1.5, False)
+                        comment = gradebook.find_comment(spec.cells[-1], ASSIGNMENT, ASSIGNMENT, student.student)
+                        assert comment.manual_comment == "the symmetry is never named"
+            exported = tmp_path / "nbgrader_grades.csv"
+            CsvExportPlugin(to=str(exported)).export(gradebook)  # what `nbgrader export` runs
+        with open(exported, newline="") as file:
+            rows = {row["student_id"]: row for row in csv.DictReader(file)}
+        for student in result.students:
+            assert float(rows[student.student]["score"]) == student.grade
+            assert float(rows[student.student]["max_score"]) == student.full_marks == 19
+    assert (tmp_path / "course" / "autograded" / "amelia_correct_torch" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
+
+
+def test_nbgrader_config_names_the_kits_course_id():
+    assert f'course_id = "{COURSE_ID}"' in (paths.REPO_ROOT / "nbgrader_config.py").read_text(encoding="utf-8")

@@ -1,21 +1,18 @@
-"""Where the final grades go: nbgrader's gradebook (through nbgrader's own API and its CSV export),
-the LMS's student ids from their download names, and each LMS's import file, compared with the
-samples in examples/lms/ (regenerate them with `python tests/test_grade_exports.py`)."""
+"""The LMS's student ids from their download names, and each LMS's grade import file, compared with
+the samples in examples/lms/ (regenerate them with `python tests/test_lms_export.py`)."""
 import csv
 import json
-import shutil
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from autograder import cli, paths
+from autograder import paths
 from autograder.grading.config import load_config
 from autograder.grading.discovery import find_submissions
-from autograder.grading.grade import ClassResult, QuestionResult, StudentResult, apply_marks, load_graded
+from autograder.grading.grade import ClassResult, QuestionResult, StudentResult, apply_marks
 from autograder.grading.manual import ManualScores, Mark
-from autograder.verbs.gradebook import COURSE_ID, write_gradebook
 from autograder.verbs.lms_export import DEFAULT_FILES, GradeExportError, export_grades
 
 SAMPLES = paths.REPO_ROOT / "examples" / "lms"
@@ -121,71 +118,6 @@ def test_export_cells_cannot_be_formulas(tmp_path):
     export_grades(result, "moodle", tmp_path / "m.csv")
     with open(tmp_path / "m.csv", newline="", encoding="utf-8") as file:
         assert list(csv.reader(file))[1][1] == "'=HYPERLINK(\"http://x\")"
-
-
-# ---- nbgrader's gradebook -----------------------------------------------------------------------
-
-def gradebook_urls(tmp_path):
-    import os
-    urls = [f"sqlite:///{tmp_path / 'gradebook.db'}"]
-    if os.environ.get("COURSE_TEST_POSTGRES_URL"):
-        urls.append(os.environ["COURSE_TEST_POSTGRES_URL"])
-    return urls
-
-
-def test_the_gradebook_holds_every_cell_of_every_sample_student(hopfield_marking_class, tmp_path):
-    from nbgrader.api import Gradebook
-    from nbgrader.plugins.export import CsvExportPlugin
-
-    out = Path(shutil.copytree(hopfield_marking_class[0], tmp_path / "out"))
-    result = load_graded(ASSIGNMENT, out)
-    amelia = next(s for s in result.students if s.student == "amelia_correct_torch")
-    scores = ManualScores.load(out, ASSIGNMENT)
-    scores.mark("amelia_correct_torch", "Q1a", Mark(1.5, "the symmetry is never named",
-                                                    answer=amelia.questions[0].answer))
-    result = load_graded(ASSIGNMENT, out)
-    config = result.config
-    for url in gradebook_urls(tmp_path):
-        for _ in range(2):  # writing again updates, never duplicates
-            written = write_gradebook(result, url, course_dir=tmp_path / "course")
-        assert written.students == len(result.students)
-        with Gradebook(url, course_id=COURSE_ID) as gradebook:
-            assert [s.id for s in gradebook.students] == [s.student for s in result.students]
-            for student in result.students:
-                for question in student.questions:
-                    spec = next(q for q in config.questions if q.id == question.id)
-                    grade = gradebook.find_grade(spec.cells[-1], ASSIGNMENT, ASSIGNMENT, student.student)
-                    assert grade.max_score == question.max_points
-                    if not question.manual:
-                        assert (grade.auto_score, grade.needs_manual_grade) == (question.points, False)
-                    elif question.points is None:
-                        assert (grade.manual_score, grade.needs_manual_grade) == (None, True), (student.student, spec.id)
-                    else:
-                        assert (grade.manual_score, grade.needs_manual_grade) == (1.5, False)
-                        comment = gradebook.find_comment(spec.cells[-1], ASSIGNMENT, ASSIGNMENT, student.student)
-                        assert comment.manual_comment == "the symmetry is never named"
-            exported = tmp_path / "nbgrader_grades.csv"
-            CsvExportPlugin(to=str(exported)).export(gradebook)  # what `nbgrader export` runs
-        with open(exported, newline="") as file:
-            rows = {row["student_id"]: row for row in csv.DictReader(file)}
-        for student in result.students:
-            assert float(rows[student.student]["score"]) == student.grade
-            assert float(rows[student.student]["max_score"]) == student.full_marks == 19
-    assert (tmp_path / "course" / "autograded" / "amelia_correct_torch" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
-
-
-def test_grade_gradebook_flag_writes_the_gradebook(hopfield_marking_class, tmp_path, monkeypatch, capsys):
-    from autograder.grading import grade
-    out = Path(shutil.copytree(hopfield_marking_class[0], tmp_path / "out"))
-    monkeypatch.setattr(grade, "grade_assignment", lambda *args, **kwargs: load_graded(ASSIGNMENT, out))
-    monkeypatch.chdir(tmp_path)
-    assert cli.main(["grade", ASSIGNMENT, str(tmp_path), "-o", str(out), "--gradebook"]) == 0
-    assert "nbgrader gradebook sqlite:///gradebook.db: 6 students" in capsys.readouterr().out
-    assert (tmp_path / "gradebook.db").is_file()
-
-
-def test_nbgrader_config_names_the_kits_course_id():
-    assert f'course_id = "{COURSE_ID}"' in (paths.REPO_ROOT / "nbgrader_config.py").read_text(encoding="utf-8")
 
 
 if __name__ == "__main__":  # regenerate the samples in examples/lms/
