@@ -107,6 +107,19 @@ def _export(args) -> int:
     return 0
 
 
+def _import_scores(args) -> int:
+    from autograder.grading.grade import load_graded
+    from autograder.verbs import report
+    from autograder.verbs.import_scores import import_scores
+    imported = import_scores(load_graded(args.assignment, args.output), args.scores, args.source)
+    report.write_reports(load_graded(args.assignment, args.output), args.output)
+    print(f"imported {imported.marks} marks of {', '.join(imported.questions)} from {args.scores}")
+    if imported.unmatched:
+        print(f"warning: {len(imported.unmatched)} rows match no student and were not imported: "
+              f"{', '.join(imported.unmatched)}", file=sys.stderr)
+    return 1 if imported.unmatched else 0
+
+
 def _check(args) -> int:
     from autograder.verbs import check
     return check.main(args.notebook, assignment=args.assignment, as_json=args.json)
@@ -173,6 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     verb.add_argument("--allow-unmarked", action="store_true",
                       help="export even when manual questions are not marked (they count 0)")
     verb.set_defaults(run=_export)
+
+    verb = verbs.add_parser("import-scores", help="merge manual scores exported by Gradescope or Crowdmark")
+    verb.add_argument("assignment")
+    verb.add_argument("output", type=Path, help="the report folder `grade` wrote (its -o)")
+    verb.add_argument("scores", type=Path, help="the per-question score export (CSV)")
+    verb.add_argument("--from", dest="source", required=True, choices=("gradescope", "crowdmark"))
+    verb.set_defaults(run=_import_scores)
 
     verb = verbs.add_parser("check", help="check a notebook follows the rules and passes the visible tests",
                             formatter_class=argparse.RawDescriptionHelpFormatter, epilog=CHECK_EXIT_CODES)

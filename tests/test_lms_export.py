@@ -13,6 +13,7 @@ from autograder.grading.config import load_config
 from autograder.grading.discovery import find_submissions
 from autograder.grading.grade import ClassResult, QuestionResult, StudentResult, apply_marks
 from autograder.grading.manual import ManualScores, Mark
+from autograder.verbs.import_scores import ScoresImportError, import_scores
 from autograder.verbs.lms_export import DEFAULT_FILES, GradeExportError, export_grades
 
 SAMPLES = paths.REPO_ROOT / "examples" / "lms"
@@ -118,6 +119,34 @@ def test_export_cells_cannot_be_formulas(tmp_path):
     export_grades(result, "moodle", tmp_path / "m.csv")
     with open(tmp_path / "m.csv", newline="", encoding="utf-8") as file:
         assert list(csv.reader(file))[1][1] == "'=HYPERLINK(\"http://x\")"
+
+
+@pytest.mark.parametrize("source, marked, unmatched", [
+    ("gradescope", {"Alice_Student_101": (2, 1.5, 2, 4), "Bruno_Díaz_102": (1, 2, 0.5, 3)}, ("199",)),
+    ("crowdmark", {"Alice_Student_101": (2, 1.5, 2, 4), "Chloé_O_Neil_103": (0, 0, 0, 0)}, ()),
+])
+def test_scores_from_gradescope_and_crowdmark_are_merged_by_id(source, marked, unmatched, tmp_path):
+    result = sample_class("Moodle", tmp_path, marked=0)
+    imported = import_scores(result, SAMPLES / f"{source}_scores.csv", source)
+    assert (imported.marks, imported.questions, imported.unmatched) == (8, ("Q1a", "Q1b", "Q2B", "Q2C-plot"), unmatched)
+    scores = ManualScores.load(tmp_path, ASSIGNMENT)
+    apply_marks(result.students, scores)
+    for student in result.students:
+        got = tuple(q.points for q in student.questions if q.manual)
+        assert got == marked.get(student.student, (None,) * 4), student.student
+        assert all(q.notes[-1] == f"imported from {dict(gradescope='Gradescope', crowdmark='Crowdmark')[source]}"
+                   for q in student.questions if q.manual and q.points is not None)
+
+
+def test_a_bad_imported_score_stops_the_import_before_anything_is_saved(tmp_path):
+    bad = tmp_path / "scores.csv"
+    bad.write_text("SID,Q1a (2.0 pts),Q1b (2.0 pts)\n101,2,1\n102,3,1\n", encoding="utf-8")
+    with pytest.raises(ScoresImportError, match=r"row 3, column 'Q1a \(2.0 pts\)': '3' is not a score from 0 to 2"):
+        import_scores(sample_class("Moodle", tmp_path, marked=0), bad, "gradescope")
+    assert not (tmp_path / "manual_scores.json").exists()
+    bad.write_text("Name,Q1a\nx,1\n", encoding="utf-8")
+    with pytest.raises(ScoresImportError, match="has no column SID or Email"):
+        import_scores(sample_class("Moodle", tmp_path, marked=0), bad, "gradescope")
 
 
 if __name__ == "__main__":  # regenerate the samples in examples/lms/

@@ -68,13 +68,14 @@ def write_csv(result: ClassResult, path: Path) -> Path:
     assignment's full marks (`max`), its autograded and manual parts and their maxima, each
     question's points (empty for a manual question not marked yet), the status, the manual
     questions still to mark (`manual_pending`, `;`-separated: the row is final when it is empty) and
-    those without an answer (`no_answer`). Points stay numbers; the cells a submission can reach
+    those without an answer (`no_answer`), and who the LMS says the student is (`lms`, `lms_id`,
+    `name`: empty without an LMS naming). Points stay numbers; the cells a submission can reach
     (student id, status) cannot be read as formulas (`csv_cell`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow([*CSV_COLUMNS, *(q.id for q in result.config.questions), "status", "manual_pending",
-                         "no_answer"])
+                         "no_answer", "lms", "lms_id", "name"])
         for student in result.students:
             scores = {q.id: points(q.points) for q in student.questions}
             no_answer = [q.id for q in student.questions if q.manual and any(n.startswith(NO_ANSWER) for n in q.notes)]
@@ -82,7 +83,8 @@ def write_csv(result: ClassResult, path: Path) -> Path:
                              points(student.total), points(student.max_total), points(student.manual_total),
                              points(student.manual_max),
                              *(scores.get(q.id, "") for q in result.config.questions), csv_cell(student.status_text),
-                             ";".join(q.id for q in student.manual_pending), ";".join(no_answer)])
+                             ";".join(q.id for q in student.manual_pending), ";".join(no_answer),
+                             *(csv_cell(student.identity.get(key, "")) for key in ("lms", "lms_id", "name"))])
     return path
 
 
