@@ -197,7 +197,9 @@ def test_grader_error_is_one_students_status(tmp_path, zygote, config, monkeypat
     statuses = {s.student: s.status_text for s in result.students}
     assert statuses == {"alice": "ok", "bob": "grader error: KeyError: 'a bug in the grader'"}
     assert "Traceback" in (tmp_path / "out" / "grade.log").read_text()
-    assert not (tmp_path / "out" / "results" / "bob.json").exists()  # retried on the next run
+    saved = json.loads((tmp_path / "out" / "results" / "bob.json").read_text())  # for `mark` and `export`
+    assert (saved["status"], saved["fingerprint"]) == ("grader error: KeyError: 'a bug in the grader'", "")  # retried
+    assert [s.student for s in grade.load_graded(config, tmp_path / "out").students] == ["alice", "bob"]
 
 
 # ---- resuming and determinism --------------------------------------------------------------------

@@ -561,7 +561,10 @@ def _grade_and_save(submission: Submission, batch: _Batch) -> tuple[StudentResul
             write_atomically(batch.results_dir / f"{result.student}.json", json.dumps(result.to_json(), indent=1))
     except Exception as error:  # noqa: BLE001 - one bad submission must never stop the batch
         log.exception("grader error on %s (%s)", submission.student, submission.path)
-        return _grader_error(submission, batch.config, error), False
+        failed = _grader_error(submission, batch.config, error)
+        with contextlib.suppress(OSError):  # kept for `mark` and `export` (fingerprint "": never reused)
+            write_atomically(batch.results_dir / f"{failed.student}.json", json.dumps(failed.to_json(), indent=1))
+        return failed, False
     log.info("%s: %s, %g/%g%s", result.student, result.status_text, result.total, result.max_total,
              " (saved result reused)" if reused else "")
     return result, reused

@@ -175,14 +175,14 @@ class Marking:
         mark = None if clear else valid_mark(points, page.question.points, comment, rubric_ticked)
         self.scores.mark_all([(student, question, mark and replace(mark, answer=group.answers[student]))
                               for student in group.students])
-        self.write_reports()
+        self.write_reports(set(group.students))
         marked, total = self.progress(question)
         return {"marked": marked, "total": total}
 
-    def write_reports(self) -> None:
-        """grades.csv and every report, with the marks as they are now."""
+    def write_reports(self, students: set[str] | None = None) -> None:
+        """grades.csv and the reports of `students` (default: everyone's), with the marks as they are now."""
         self.result = load_graded(self.config, self.out_dir)
-        report.write_reports(self.result, self.out_dir)
+        report.write_reports(self.result, self.out_dir, only=students)
 
 
 def _score_steps(points: float) -> list[float]:

@@ -29,13 +29,17 @@ GRADESCOPE_OUTPUT_FORMAT = "text"  # shown as written: Gradescope's other format
 DROPPED_SHOWN = 15  # dropped statements listed in feedback; the rest are counted
 
 
-def write_reports(result: ClassResult, out_dir: Path, autolab: bool | None = None) -> list[Path]:
+def write_reports(result: ClassResult, out_dir: Path, autolab: bool | None = None,
+                  only: set[str] | None = None) -> list[Path]:
     """Write every report of `result` under `out_dir`; return the files written. `autolab`
-    (default: as the batch was asked) adds `autolab/<student>.txt`."""
+    (default: as the batch was asked) adds `autolab/<student>.txt`; `only` limits the files of each
+    student to those students (grades.csv is always written whole)."""
     out_dir = Path(out_dir)
     autolab = result.autolab if autolab is None else autolab
     written = [write_csv(result, out_dir / "grades.csv")]
     for student in result.students:
+        if only is not None and student.student not in only:
+            continue
         feedback = feedback_sections(student)
         title = f"{result.config.title}: feedback for {student.student}"
         written.append(_write(out_dir / "feedback" / f"{student.student}.md", render_markdown(title, feedback)))
