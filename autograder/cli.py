@@ -76,7 +76,7 @@ def _grade(args) -> int:
 def _mark(args) -> int:
     from autograder.verbs.mark import Marking
     from autograder.verbs.mark_server import MarkServer
-    marking = Marking.open(args.assignment, args.output)
+    marking = Marking.open(args.assignment, args.output, gradebook=args.gradebook)
     server = MarkServer(marking, port=args.port)
     print(f"Marking {marking.config.title}: open {server.url} in your browser (Ctrl-C stops the server).")
     print(f"Scores are saved as you enter them in {args.output / 'manual_scores.json'}; "
@@ -174,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     verb.add_argument("assignment")
     verb.add_argument("output", type=Path, help="the report folder `grade` wrote (its -o)")
     verb.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    verb.add_argument("--gradebook", metavar="URL", help="nbgrader's gradebook: take the marks entered in formgrader, "
+                                                         "and write every mark there too")
     verb.set_defaults(run=_mark)
 
     verb = verbs.add_parser("export", help="write the final grades in the file an LMS imports (docs/lms.md)")

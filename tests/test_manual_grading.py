@@ -159,6 +159,8 @@ def test_rubric_items_and_comment_by_click(served, browser):
         ManualScores.load(out, "hopfield_batchnorm").get(student, "Q1b").comment)
     mark = ManualScores.load(out, "hopfield_batchnorm").get(student, "Q1b")
     assert (mark.points, mark.rubric, mark.comment) == (1.0, [1], "Say where σ' ≥ 0 is used.")
+    # The reports follow the scores file; each is replaced whole, so a reader never sees half of one.
+    WebDriverWait(browser, 20).until(lambda d: "Say where" in (out / "feedback" / f"{student}.md").read_text("utf-8"))
     assert grades(out)[student]["Q1b"] == "1"
 
 
@@ -275,6 +277,25 @@ def test_the_gradebook_holds_every_cell_of_every_sample_student(hopfield_marking
             assert float(rows[student.student]["score"]) == student.grade
             assert float(rows[student.student]["max_score"]) == student.full_marks == 19
     assert (tmp_path / "course" / "autograded" / "amelia_correct_torch" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
+
+    # A mark entered in formgrader reaches the marking page; a mark on the page reaches the gradebook.
+    url = gradebook_urls(tmp_path)[0]
+    with Gradebook(url, course_id=COURSE_ID) as gradebook:
+        gradebook.find_grade("q1b_answer", ASSIGNMENT, ASSIGNMENT, "bruno_correct_manual").manual_score = 1.0
+        gradebook.find_comment("q1b_answer", ASSIGNMENT, ASSIGNMENT, "bruno_correct_manual").manual_comment = "in formgrader"
+        gradebook.db.commit()
+    marking = Marking.open(ASSIGNMENT, out, gradebook=url)
+    bruno = ManualScores.load(out, ASSIGNMENT).get("bruno_correct_manual", "Q1b")
+    assert (bruno.points, bruno.comment) == (1.0, "in formgrader")
+    no_answer = next(group for group in marking.pages["Q2B"].groups if "chloe_untouched" in group.students)
+    marking.save("Q2B", no_answer.key, 0, "nothing written")
+    with Gradebook(url, course_id=COURSE_ID) as gradebook:
+        grade = gradebook.find_grade("q2b_answer", ASSIGNMENT, ASSIGNMENT, "chloe_untouched")
+        assert (grade.manual_score, grade.needs_manual_grade) == (0.0, False)
+    marking.save("Q2B", no_answer.key, None, clear=True)
+    with Gradebook(url, course_id=COURSE_ID) as gradebook:
+        grade = gradebook.find_grade("q2b_answer", ASSIGNMENT, ASSIGNMENT, "chloe_untouched")
+        assert (grade.manual_score, grade.needs_manual_grade) == (None, True)
 
 
 def test_nbgrader_config_names_the_kits_course_id():

@@ -48,8 +48,11 @@ class GradebookWritten:
 
 
 def write_gradebook(result: ClassResult, db_url: str = DEFAULT_URL, course_dir: Path | None = None,
-                    course_id: str = COURSE_ID) -> GradebookWritten:
-    """Write `result` (its marks included) into the gradebook at `db_url`. Raises GradebookError."""
+                    course_id: str = COURSE_ID, only: set[str] | None = None,
+                    cleared: str | None = None) -> GradebookWritten:
+    """Write `result` (its marks included) into the gradebook at `db_url`; `only`: just these
+    students' grades (the marking page, after a mark), `cleared`: the manual question whose mark
+    was just cleared, whose score in the gradebook goes too. Raises GradebookError."""
     from nbgrader.api import Gradebook, InvalidEntry, MissingEntry  # here: only this verb pays for nbgrader
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -69,6 +72,8 @@ def write_gradebook(result: ClassResult, db_url: str = DEFAULT_URL, course_dir: 
                 if question.manual:
                     gradebook.update_or_create_solution_cell(cell, notebook, config.assignment)
             for student in result.students:
+                if only is not None and student.student not in only:
+                    continue
                 gradebook.update_or_create_student(student.student)
                 try:
                     gradebook.find_submission(config.assignment, student.student)
@@ -84,8 +89,8 @@ def write_gradebook(result: ClassResult, db_url: str = DEFAULT_URL, course_dir: 
                         mark = scores.get(student.student, question.id)
                         comment = gradebook.find_comment(spec.cells[-1], notebook, config.assignment, student.student)
                         comment.manual_comment = mark.comment if mark else None
-                    elif grade.manual_score is None:
-                        grade.needs_manual_grade = True
+                    elif grade.manual_score is None or question.id == cleared:
+                        grade.manual_score, grade.needs_manual_grade = None, True
                     pending += bool(question.manual and grade.needs_manual_grade)
                     grades += 1
                 if course_dir is not None:
@@ -95,6 +100,37 @@ def write_gradebook(result: ClassResult, db_url: str = DEFAULT_URL, course_dir: 
         raise GradebookError(f"the gradebook {db_url} cannot be written: {type(error).__name__}: "
                              f"{str(error).splitlines()[0]}") from None
     return GradebookWritten(db_url, len(result.students), grades, pending)
+
+
+def marks_from_gradebook(result: ClassResult, db_url: str, course_id: str = COURSE_ID) -> int:
+    """Copy into the kit's marks the manual scores someone entered in formgrader for questions the
+    kit has no mark for; return how many. The marking page calls this when it opens."""
+    from nbgrader.api import Gradebook, MissingEntry
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from autograder.grading.manual import Mark
+    config = result.config
+    notebook = config.source_path.stem
+    changes = []
+    try:
+        with _nbgrader_quietly(), Gradebook(db_url, course_id=course_id) as gradebook:
+            for student in result.students:
+                for question in (q for q in student.questions if q.manual and q.points is None):
+                    cell = next(q for q in config.questions if q.id == question.id).cells[-1]
+                    try:
+                        grade = gradebook.find_grade(cell, notebook, config.assignment, student.student)
+                        comment = gradebook.find_comment(cell, notebook, config.assignment, student.student)
+                    except MissingEntry:
+                        continue
+                    if grade.manual_score is not None and 0 <= grade.manual_score <= question.max_points:
+                        changes.append((student.student, question.id,
+                                        Mark(float(grade.manual_score), comment.manual_comment or "", [], question.answer)))
+    except SQLAlchemyError as error:
+        raise GradebookError(f"the gradebook {db_url} cannot be read: {type(error).__name__}: "
+                             f"{str(error).splitlines()[0]}") from None
+    if changes:
+        ManualScores.load(result.out_dir, config.assignment).mark_all(changes)
+    return len(changes)
 
 
 def schema_version() -> str:

@@ -56,19 +56,28 @@ class QuestionPage:
 class Marking:
     """The marking state of one graded class: its questions' groups and the saved scores."""
 
-    def __init__(self, config: GradingConfig, out_dir: Path, result: ClassResult, scores: ManualScores):
+    def __init__(self, config: GradingConfig, out_dir: Path, result: ClassResult, scores: ManualScores,
+                 gradebook: str | None = None):
         self.config, self.out_dir, self.result, self.scores = config, Path(out_dir), result, scores
+        self.gradebook = gradebook  # nbgrader's gradebook URL, written after every mark, or None
         self.pages = self._build_pages()
 
     @classmethod
-    def open(cls, assignment: str | GradingConfig, out_dir: Path, root: Path | None = None) -> "Marking":
-        """Raises ConfigError, or ScoresError when OUT_DIR holds no graded class or a damaged scores file."""
+    def open(cls, assignment: str | GradingConfig, out_dir: Path, root: Path | None = None,
+             gradebook: str | None = None) -> "Marking":
+        """Raises ConfigError, or ScoresError when OUT_DIR holds no graded class or a damaged scores
+        file. With `gradebook` (nbgrader's gradebook URL), the marks entered in formgrader for
+        questions not marked here are taken first, and every mark is written there too."""
         kwargs = {"root": root} if root is not None else {}
         config = assignment if isinstance(assignment, GradingConfig) else load_config(assignment, probes=False, **kwargs)
         if not config.manual_questions:
             raise ScoresError(f"{config.assignment} has no question graded by hand: there is nothing to mark")
         result = load_graded(config, out_dir)
-        return cls(config, Path(out_dir), result, ManualScores.load(out_dir, config.assignment))
+        if gradebook:
+            from autograder.verbs.gradebook import marks_from_gradebook
+            if marks_from_gradebook(result, gradebook):
+                result = load_graded(config, out_dir)
+        return cls(config, Path(out_dir), result, ManualScores.load(out_dir, config.assignment), gradebook)
 
     # ---- building the pages ----------------------------------------------------------------
 
@@ -175,14 +184,19 @@ class Marking:
         mark = None if clear else valid_mark(points, page.question.points, comment, rubric_ticked)
         self.scores.mark_all([(student, question, mark and replace(mark, answer=group.answers[student]))
                               for student in group.students])
-        self.write_reports(set(group.students))
+        self.write_reports(set(group.students), cleared=question if clear else None)
         marked, total = self.progress(question)
         return {"marked": marked, "total": total}
 
-    def write_reports(self, students: set[str] | None = None) -> None:
-        """grades.csv and the reports of `students` (default: everyone's), with the marks as they are now."""
+    def write_reports(self, students: set[str] | None = None, cleared: str | None = None) -> None:
+        """grades.csv and the reports of `students` (default: everyone's), with the marks as they are
+        now, and their grades in nbgrader's gradebook when one is in use (`cleared`: the question
+        whose mark was just cleared)."""
         self.result = load_graded(self.config, self.out_dir)
         report.write_reports(self.result, self.out_dir, only=students)
+        if self.gradebook:
+            from autograder.verbs.gradebook import write_gradebook
+            write_gradebook(self.result, self.gradebook, only=students, cleared=cleared)
 
 
 def _score_steps(points: float) -> list[float]:

@@ -15,13 +15,14 @@ JSON (see that module for how each format is made inert).
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.verbs.escape import csv_cell, html_template, json_line, markdown_code, markdown_text
 from autograder.grading.grade import MARKED_BY_HAND, NEEDS_MANUAL_GRADING, ClassResult, StudentResult
-from autograder.grading.manual import NO_ANSWER
+from autograder.grading.manual import NO_ANSWER, write_atomically
 from autograder.grading.status import Finding, Status
 
 GRADESCOPE_VISIBILITY = "after_published"  # hidden probes: students see results once grades are out
@@ -52,8 +53,8 @@ def write_reports(result: ClassResult, out_dir: Path, autolab: bool | None = Non
 
 
 def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    """Write a report whole or not at all: the marking page rewrites reports while others read them."""
+    write_atomically(path, text)
     return path
 
 
@@ -75,21 +76,20 @@ def write_csv(result: ClassResult, path: Path) -> Path:
     those without an answer (`no_answer`), and who the LMS says the student is (`lms`, `lms_id`,
     `name`: empty without an LMS naming). Points stay numbers; the cells a submission can reach
     (student id, status) cannot be read as formulas (`csv_cell`)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow([*CSV_COLUMNS, *(q.id for q in result.config.questions), "status", "manual_pending",
-                         "no_answer", "lms", "lms_id", "name"])
-        for student in result.students:
-            scores = {q.id: points(q.points) for q in student.questions}
-            no_answer = [q.id for q in student.questions if q.manual and any(n.startswith(NO_ANSWER) for n in q.notes)]
-            writer.writerow([csv_cell(student.student), points(student.grade), points(student.full_marks),
-                             points(student.total), points(student.max_total), points(student.manual_total),
-                             points(student.manual_max),
-                             *(scores.get(q.id, "") for q in result.config.questions), csv_cell(student.status_text),
-                             ";".join(q.id for q in student.manual_pending), ";".join(no_answer),
-                             *(csv_cell(student.identity.get(key, "")) for key in ("lms", "lms_id", "name"))])
-    return path
+    file = io.StringIO(newline="")  # the whole table, then the file at once
+    writer = csv.writer(file)
+    writer.writerow([*CSV_COLUMNS, *(q.id for q in result.config.questions), "status", "manual_pending",
+                     "no_answer", "lms", "lms_id", "name"])
+    for student in result.students:
+        scores = {q.id: points(q.points) for q in student.questions}
+        no_answer = [q.id for q in student.questions if q.manual and any(n.startswith(NO_ANSWER) for n in q.notes)]
+        writer.writerow([csv_cell(student.student), points(student.grade), points(student.full_marks),
+                         points(student.total), points(student.max_total), points(student.manual_total),
+                         points(student.manual_max),
+                         *(scores.get(q.id, "") for q in result.config.questions), csv_cell(student.status_text),
+                         ";".join(q.id for q in student.manual_pending), ";".join(no_answer),
+                         *(csv_cell(student.identity.get(key, "")) for key in ("lms", "lms_id", "name"))])
+    return _write(path, file.getvalue())
 
 
 def class_table(result: ClassResult) -> str:
