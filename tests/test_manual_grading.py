@@ -29,6 +29,8 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+# A 1x1 PNG: a plot, as a notebook stores it.
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
 HOSTILE_MARKDOWN = ('**Q1a** $x < y$ <script>window.pwned = 1</script> <img src=x onerror="window.pwned = 2"> '
                     '![a](javascript:window.pwned=3) <svg onload="window.pwned = 4"></svg> '
                     '<a href="javascript:window.pwned=5">link</a> $\\href{javascript:window.pwned=6}{x}$ '
@@ -46,6 +48,15 @@ def served(hopfield_marking_class, tmp_path_factory):
     for cell in nb["cells"]:
         if cell["metadata"].get("nbgrader", {}).get("grade_id") == "q1b_answer":
             cell["source"] = HOSTILE_MARKDOWN
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "q2b_demo":
+            cell["outputs"] = [
+                {"output_type": "stream", "name": "stdout", "text": "mean 0.00 <b>variance</b> 1.00\n"},
+                {"output_type": "display_data", "metadata": {},
+                 "data": {"image/png": PNG, "text/plain": "<Figure>"}},
+                {"output_type": "display_data", "metadata": {},
+                 "data": {"text/html": "<script>window.pwned = 8</script>", "text/plain": "table as text"}},
+                {"output_type": "display_data", "metadata": {},
+                 "data": {"image/svg+xml": '<svg xmlns="http://www.w3.org/2000/svg"><script>window.pwned=9</script></svg>'}}]
     mallory = out.parent / "mallory.ipynb"
     mallory.write_text(json.dumps(nb), encoding="utf-8")
     saved.update(student="mallory", notebook=str(mallory))
@@ -178,6 +189,18 @@ def test_math_is_typeset_offline_and_hostile_markup_never_runs(served, browser):
     assert all((img.get_attribute("src") or "").startswith(("data:", "")) and "javascript" not in (img.get_attribute("src") or "")
                for img in answer.find_elements(By.TAG_NAME, "img"))
     assert mallory.find_elements(By.CSS_SELECTOR, ".cell.markdown mjx-container")  # its math typeset
+
+    browser.get(f"{server.url}q/Q2B")  # a code cell's outputs: text and images, never HTML or scripts
+    WebDriverWait(browser, 20).until(lambda d: len(cards(d)) > 0)
+    mallory = [card for card in cards(browser) if "mallory" in card.find_element(By.CSS_SELECTOR, ".students").text][0]
+    code = mallory.find_element(By.CSS_SELECTOR, ".cell.code")
+    assert code.find_elements(By.CSS_SELECTOR, ".highlight span")  # highlighted
+    assert [o.text for o in code.find_elements(By.CSS_SELECTOR, "pre.output")] == [
+        "mean 0.00 <b>variance</b> 1.00", "table as text"]
+    images = [img.get_attribute("src") for img in code.find_elements(By.CSS_SELECTOR, "img.output")]
+    assert images[0] == f"data:image/png;base64,{PNG}" and images[1].startswith("data:image/svg+xml;base64,")
+    assert browser.execute_script("return document.querySelector('img.output').naturalWidth") == 1
+    assert browser.execute_script("return window.pwned === undefined")
 
 
 def test_the_server_answers_only_its_token_and_its_own_address(served):

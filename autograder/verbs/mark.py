@@ -49,7 +49,7 @@ class Group:
 class QuestionPage:
     question: object  # config Question
     rubric: str
-    rubric_items: list[tuple[float, str]]
+    rubric_items: list[tuple[float, object]]  # (points, what earns them as HTML)
     groups: list[Group] = field(default_factory=list)
 
 
@@ -89,7 +89,8 @@ class Marking:
         pages = {}
         for question in self.config.manual_questions:
             text = rubric(source, question) if source is not None else ""
-            pages[question.id] = QuestionPage(question, text, rubric_items(text, question.points))
+            items = [(points, markdown_html(item)) for points, item in rubric_items(text, question.points)]
+            pages[question.id] = QuestionPage(question, text, items)
         for student in self.result.students:
             nb, why = self._notebook(student)
             for question in self.config.manual_questions:
