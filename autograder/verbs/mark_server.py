@@ -50,7 +50,7 @@ class MarkServer(http.server.ThreadingHTTPServer):
         super().__init__((HOST, port), _Handler)
         self.marking = marking
         self.token = secrets.token_urlsafe(24)
-        self.lock = threading.Lock()  # one change of the marks at a time
+        self.lock = threading.Lock()  # one change of the marks at a time, and no page built during one
         try:
             self.mathjax: Path | None = find_mathjax()
         except ExportError as error:
@@ -87,9 +87,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         marking = self.server.marking
         try:
             if route in ([], [""]):
-                return self._html(marking.index_page(self.server.token))
+                with self.server.lock:
+                    return self._html(marking.index_page(self.server.token))
             if len(route) == 2 and route[0] == "q":
-                return self._html(marking.question_page(route[1], self.server.token, self.server.mathjax is not None))
+                with self.server.lock:  # a page never sees the marks half-changed
+                    page = marking.question_page(route[1], self.server.token, self.server.mathjax is not None)
+                return self._html(page)
             if len(route) == 2 and route[0] == "static" and route[1] in STATIC_FILES:
                 return self._send(200, STATIC_FILES[route[1]], (STATIC_DIR / route[1]).read_bytes())
             if len(route) == 2 and route[0] == "static" and route[1] == "code.css":

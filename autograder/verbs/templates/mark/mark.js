@@ -28,7 +28,7 @@
       button.classList.toggle("chosen", points !== null && parseFloat(button.dataset.score) === points));
   }
 
-  async function send(card, points, clear) {
+  async function send(card, points, clear, before) {
     const state = card.querySelector(".state");
     state.classList.remove("error");
     state.textContent = "saving…";
@@ -43,6 +43,7 @@
       state.textContent = clear ? "not marked" : `marked: ${points} (saved)`;
       progress.textContent = `${answer.marked} of ${answer.total} marked`;
     } catch (error) {
+      if (before !== undefined) show(card, before);  // the card shows what is saved, not what failed
       state.classList.add("error");
       state.textContent = `NOT SAVED: ${error.message}`;
     }
@@ -50,8 +51,9 @@
 
   function score(card, points) {
     if (!(points >= 0 && points <= max)) return;
+    const before = currentPoints(card);
     show(card, points);
-    send(card, points, false);
+    send(card, points, false, before);
   }
 
   function currentPoints(card) {
