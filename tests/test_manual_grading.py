@@ -323,3 +323,15 @@ def test_the_gradebook_holds_every_cell_of_every_sample_student(hopfield_marking
 
 def test_nbgrader_config_names_the_kits_course_id():
     assert f'course_id = "{COURSE_ID}"' in (paths.REPO_ROOT / "nbgrader_config.py").read_text(encoding="utf-8")
+
+
+def test_a_linked_notebook_is_never_shown_as_an_answer(tmp_path, hopfield_marking_class):
+    out = Path(shutil.copytree(hopfield_marking_class[0], tmp_path / "out"))
+    link = tmp_path / "eve.ipynb"
+    link.symlink_to(paths.REPO_ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")  # the model answers
+    saved = json.loads((out / "results" / "amelia_correct_torch.json").read_text(encoding="utf-8"))
+    saved.update(student="eve", notebook=str(link))
+    (out / "results" / "eve.json").write_text(json.dumps(saved), encoding="utf-8")
+    marking = Marking.open(ASSIGNMENT, out)
+    eve = next(group for group in marking.pages["Q1a"].groups if "eve" in group.students)
+    assert eve.key == "no-answer" and eve.parts == [] and "could not be graded" in eve.no_answer

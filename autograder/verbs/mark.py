@@ -25,6 +25,7 @@ from pathlib import Path
 from autograder.analysis.notebook import NotebookError, read_notebook
 from autograder.grading.config import GradingConfig, load_config
 from autograder.grading.grade import ClassResult, StudentResult, load_graded
+from autograder.grading.status import Status
 from autograder.grading.manual import (NO_ANSWER, Answer, ManualScores, ScoresError, cell_text, find_answer, rubric,
                                        rubric_items, valid_mark)
 from autograder.verbs import report
@@ -100,8 +101,13 @@ class Marking:
 
     @staticmethod
     def _notebook(student: StudentResult):
+        """The notebook as graded, or None and why not. What grading refused to read (a symbolic
+        link, a file too large) is not read here either: a link could show another file's answers."""
+        path = Path(student.notebook)
+        if student.status is Status.UNREADABLE_NOTEBOOK or path.is_symlink():
+            return None, f"{NO_ANSWER}: the notebook could not be graded ({student.status_text})"
         try:
-            return read_notebook(Path(student.notebook), keep_outputs=True), ""
+            return read_notebook(path, keep_outputs=True), ""
         except (NotebookError, OSError) as error:
             return None, f"{NO_ANSWER}: the notebook could not be read ({error})"
 
