@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "and write every mark there too")
     verb.set_defaults(run=_mark)
 
-    verb = verbs.add_parser("export", help="write the final grades in the file an LMS imports (docs/lms.md)")
+    verb = verbs.add_parser("export", help="write the final grades in the file an LMS imports (docs/marking.md)")
     verb.add_argument("assignment")
     verb.add_argument("output", type=Path, help="the report folder `grade` wrote (its -o)")
     verb.add_argument("--format", required=True, choices=("canvas", "moodle", "d2l", "csv"))

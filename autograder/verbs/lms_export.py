@@ -5,7 +5,7 @@
 One row per student, the grade being the autograded and the manual points together, out of the
 assignment's full marks. Students are matched to the LMS by the LMS's own user id, which grading
 took from the names in its "download all" zip (`discovery.LmsIdentity`), or by a roster
-(`--roster`, below). docs/lms.md describes every format with an example; the samples are
+(`--roster`, below). docs/marking.md describes every format with an example; the samples are
 examples/lms/.
 
 | format | file | the LMS matches rows by |
