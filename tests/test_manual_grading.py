@@ -105,7 +105,7 @@ def test_a_deleted_answer_cell_is_flagged_and_never_scored(hopfield_marking_clas
     out, _ = hopfield_marking_class
     row = grades(out)[DELETED_ANSWER]
     assert row["status"] == "missing answer cell (q1a_answer)"
-    assert (row["Q1a"], row["no_answer"]) == ("", "Q1a")
+    assert (row["Q1a (manual)"], row["no_answer"]) == ("", "Q1a")
     assert "Q1a" in row["manual_pending"].split(";")
     untouched = grades(out)["chloe_untouched"]
     assert untouched["no_answer"] == "Q1a;Q1b;Q2B;Q2C-plot" and untouched["manual"] == "0"
@@ -143,7 +143,7 @@ def test_keyboard_marks_survive_a_reload_and_reach_grades_csv(served, browser):
     after = grades(out)
     for students_, score in expected.items():
         for student in students_:
-            assert after[student]["Q1a"] == str(score), student
+            assert after[student]["Q1a (manual)"] == str(score), student
             assert float(after[student]["total"]) == float(before[student]["total"]) + score
             assert "Q1a" not in after[student]["manual_pending"].split(";")
     scores = ManualScores.load(out, "hopfield_batchnorm")
@@ -172,7 +172,7 @@ def test_rubric_items_and_comment_by_click(served, browser):
     assert (mark.points, mark.rubric, mark.comment) == (1.0, [1], "Say where σ' ≥ 0 is used.")
     # The reports follow the scores file; each is replaced whole, so a reader never sees half of one.
     WebDriverWait(browser, 20).until(lambda d: "Say where" in (out / "feedback" / f"{student}.md").read_text("utf-8"))
-    assert grades(out)[student]["Q1b"] == "1"
+    assert grades(out)[student]["Q1b (manual)"] == "1"
 
 
 def test_math_is_typeset_offline_and_hostile_markup_never_runs(served, browser):

@@ -44,13 +44,14 @@ def test_csv_has_one_row_per_student(graded):
     with open(out / "grades.csv", newline="") as file:
         rows = list(csv.DictReader(file))
     assert list(rows[0]) == ["student", "total", "max", "autograded", "autograded_max", "manual", "manual_max",
-                             "Q1", "Q2", "Q3", "status", "manual_pending", "no_answer", "lms", "lms_id", "name"]
+                             "Q1", "Q2", "Q3 (manual)", "status", "manual_pending", "no_answer", "lms", "lms_id",
+                             "name"]
     by_student = {row["student"]: row for row in rows}
     assert list(by_student) == sorted(STUDENTS)
     q3 = graded[0].config.questions[2].points
     assert by_student["alice"] == {"student": "alice", "total": "5", "max": f"{5 + q3:g}", "autograded": "5",
                                    "autograded_max": "5", "manual": "0", "manual_max": f"{q3:g}", "Q1": "2", "Q2": "3",
-                                   "Q3": "", "status": "ok", "manual_pending": "Q3", "no_answer": "Q3", "lms": "",
+                                   "Q3 (manual)": "", "status": "ok", "manual_pending": "Q3", "no_answer": "Q3", "lms": "",
                                    "lms_id": "", "name": ""}
     assert (by_student["bob"]["total"], by_student["bob"]["Q1"], by_student["bob"]["status"]) == ("3", "0", "partial")
     assert by_student["carol"]["status"] == f"extraction error (cell {COUNTER_CELL})"

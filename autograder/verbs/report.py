@@ -68,18 +68,23 @@ def points(value: float | None) -> str:
 CSV_COLUMNS = ("student", "total", "max", "autograded", "autograded_max", "manual", "manual_max")
 
 
+def question_column(question) -> str:
+    """A question's column in grades.csv: its id, with " (manual)" for a question graded by hand."""
+    return f"{question.id} (manual)" if question.manual else question.id
+
+
 def write_csv(result: ClassResult, path: Path) -> Path:
     """One row per student: the grade so far (`total`, autograded and marked points) out of the
     assignment's full marks (`max`), its autograded and manual parts and their maxima, each
-    question's points (empty for a manual question not marked yet), the status, the manual
+    question's points (a manual question's column is "<id> (manual)", empty until it is marked), the status, the manual
     questions still to mark (`manual_pending`, `;`-separated: the row is final when it is empty) and
     those without an answer (`no_answer`), and who the LMS says the student is (`lms`, `lms_id`,
     `name`: empty without an LMS naming). Points stay numbers; the cells a submission can reach
     (student id, status) cannot be read as formulas (`csv_cell`)."""
     file = io.StringIO(newline="")  # the whole table, then the file at once
     writer = csv.writer(file)
-    writer.writerow([*CSV_COLUMNS, *(q.id for q in result.config.questions), "status", "manual_pending",
-                     "no_answer", "lms", "lms_id", "name"])
+    writer.writerow([*CSV_COLUMNS, *(question_column(q) for q in result.config.questions), "status",
+                     "manual_pending", "no_answer", "lms", "lms_id", "name"])
     for student in result.students:
         scores = {q.id: points(q.points) for q in student.questions}
         no_answer = [q.id for q in student.questions if q.manual and any(n.startswith(NO_ANSWER) for n in q.notes)]
