@@ -9,7 +9,8 @@ read the kit's grades as their own:
 - the assignment and its notebook (named after the assignment), with one grade cell per question
   of grading.toml: the question's graded cell (the last of its `cells`), worth its points, and a
   solution cell of the same name for a manual question (where formgrader keeps comments);
-- each student, and their submission with, per grade cell, the autograded score (`auto_score`,
+- each student (with the first and last name the LMS shows, when it shows one), and their
+  submission with, per grade cell, the autograded score (`auto_score`,
   nothing left to grade by hand) or, for a manual question, the kit's mark (`manual_score`) when
   it has one; an unmarked one stays `needs_manual_grade`, and a score a grader already entered in
   formgrader is kept;
@@ -74,7 +75,9 @@ def write_gradebook(result: ClassResult, db_url: str = DEFAULT_URL, course_dir: 
             for student in result.students:
                 if only is not None and student.student not in only:
                     continue
-                gradebook.update_or_create_student(student.student)
+                first, _, last = student.identity.get("name", "").partition(" ")
+                gradebook.update_or_create_student(student.student, **({"first_name": first, "last_name": last}
+                                                                         if first else {}))
                 try:
                     gradebook.find_submission(config.assignment, student.student)
                 except MissingEntry:
@@ -87,7 +90,7 @@ def write_gradebook(result: ClassResult, db_url: str = DEFAULT_URL, course_dir: 
                     elif question.points is not None:
                         grade.manual_score, grade.needs_manual_grade = question.points, False
                         mark = scores.get(student.student, question.id)
-                        comment = gradebook.find_comment(spec.cells[-1], notebook, config.assignment, student.student)
+                        comment = _comment(gradebook, spec.cells[-1], notebook, config.assignment, student.student)
                         comment.manual_comment = mark.comment if mark else None
                     elif grade.manual_score is None or question.id == cleared:
                         grade.manual_score, grade.needs_manual_grade = None, True
@@ -172,6 +175,18 @@ def _grade(gradebook, cell: str, notebook: str, assignment: str, student: str):
         grade = Grade(cell_id=gradebook.find_grade_cell(cell, notebook, assignment).id, notebook=submitted)
         gradebook.db.add(grade)
         return grade
+
+
+def _comment(gradebook, cell: str, notebook: str, assignment: str, student: str):
+    """The student's comment row of one solution cell, made when the cell is newer than the submission."""
+    from nbgrader.api import Comment, MissingEntry
+    try:
+        return gradebook.find_comment(cell, notebook, assignment, student)
+    except MissingEntry:
+        submitted = gradebook.find_submission_notebook(notebook, assignment, student)
+        comment = Comment(cell_id=gradebook.find_solution_cell(cell, notebook, assignment).id, notebook=submitted)
+        gradebook.db.add(comment)
+        return comment
 
 
 def _cell_types(result: ClassResult) -> dict[str, str]:
