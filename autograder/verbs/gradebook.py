@@ -166,27 +166,30 @@ def _nbgrader_quietly():
 
 
 def _grade(gradebook, cell: str, notebook: str, assignment: str, student: str):
-    """The student's grade of one grade cell, made when the cell is newer than the submission."""
-    from nbgrader.api import Grade, MissingEntry
-    try:
-        return gradebook.find_grade(cell, notebook, assignment, student)
-    except MissingEntry:
-        submitted = gradebook.find_submission_notebook(notebook, assignment, student)
-        grade = Grade(cell_id=gradebook.find_grade_cell(cell, notebook, assignment).id, notebook=submitted)
-        gradebook.db.add(grade)
-        return grade
+    """The student's grade of one grade cell."""
+    from nbgrader.api import Grade
+    return _submitted(gradebook, Grade, gradebook.find_grade, gradebook.find_grade_cell, cell, notebook, assignment,
+                      student)
 
 
 def _comment(gradebook, cell: str, notebook: str, assignment: str, student: str):
-    """The student's comment row of one solution cell, made when the cell is newer than the submission."""
-    from nbgrader.api import Comment, MissingEntry
+    """The student's comment of one solution cell."""
+    from nbgrader.api import Comment
+    return _submitted(gradebook, Comment, gradebook.find_comment, gradebook.find_solution_cell, cell, notebook,
+                      assignment, student)
+
+
+def _submitted(gradebook, model, find, find_cell, cell: str, notebook: str, assignment: str, student: str):
+    """The row `find` gives, made (a `model` of the cell `find_cell` gives) when the cell is newer
+    than the student's submission."""
+    from nbgrader.api import MissingEntry
     try:
-        return gradebook.find_comment(cell, notebook, assignment, student)
+        return find(cell, notebook, assignment, student)
     except MissingEntry:
-        submitted = gradebook.find_submission_notebook(notebook, assignment, student)
-        comment = Comment(cell_id=gradebook.find_solution_cell(cell, notebook, assignment).id, notebook=submitted)
-        gradebook.db.add(comment)
-        return comment
+        row = model(cell_id=find_cell(cell, notebook, assignment).id,
+                    notebook=gradebook.find_submission_notebook(notebook, assignment, student))
+        gradebook.db.add(row)
+        return row
 
 
 def _cell_types(result: ClassResult) -> dict[str, str]:
