@@ -87,14 +87,16 @@ def write_gradebook(result: ClassResult, db_url: str = DEFAULT_URL, course_dir: 
                     grade = _grade(gradebook, spec.cells[-1], notebook, config.assignment, student.student)
                     if not question.manual:
                         grade.auto_score, grade.needs_manual_grade = question.points, False
-                    elif question.points is not None:
+                        grades += 1
+                        continue
+                    comment = _comment(gradebook, spec.cells[-1], notebook, config.assignment, student.student)
+                    if question.points is not None:
                         grade.manual_score, grade.needs_manual_grade = question.points, False
                         mark = scores.get(student.student, question.id)
-                        comment = _comment(gradebook, spec.cells[-1], notebook, config.assignment, student.student)
                         comment.manual_comment = mark.comment if mark else None
                     elif grade.manual_score is None or question.id == cleared:
                         grade.manual_score, grade.needs_manual_grade = None, True
-                    pending += bool(question.manual and grade.needs_manual_grade)
+                    pending += bool(grade.needs_manual_grade)
                     grades += 1
                 if course_dir is not None:
                     _place_notebook(Path(student.notebook), Path(course_dir), student.student, config.assignment)
