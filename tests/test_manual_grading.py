@@ -310,6 +310,9 @@ def test_the_gradebook_holds_every_cell_of_every_sample_student(hopfield_marking
     marking = Marking.open(ASSIGNMENT, out, gradebook=url)
     bruno = ManualScores.load(out, ASSIGNMENT).get("bruno_correct_manual", "Q1b")
     assert (bruno.points, bruno.comment) == (1.0, "in formgrader")
+    assert marking.progress("Q1b") == (1, 6)  # bruno only: his group's other answers are not marked
+    assert "Marked one by one (a score here marks them all alike): bruno_correct_manual 1" in \
+        marking.question_page("Q1b", "token", mathjax=False)
     no_answer = next(group for group in marking.pages["Q2B"].groups if "chloe_untouched" in group.students)
     marking.save("Q2B", no_answer.key, 0, "nothing written")
     with Gradebook(url, course_id=COURSE_ID) as gradebook:

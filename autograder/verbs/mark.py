@@ -148,10 +148,16 @@ class Marking:
             return None  # the answer changed since it was marked
         return first
 
+    def student_marks(self, question: str, group: Group) -> dict[str, float]:
+        """{student: points} of the group's students whose mark applies to their answer as it is."""
+        marks = {student: self.scores.get(student, question) for student in group.students}
+        return {student: mark.points for student, mark in marks.items()
+                if mark is not None and mark.answer == group.answers[student]}
+
     def progress(self, question: str) -> tuple[int, int]:
-        """(students marked, students) for one question."""
+        """(students marked, students) for one question, as grades.csv counts them."""
         page = self.pages[question]
-        marked = sum(len(g.students) for g in page.groups if self.mark_of(question, g) is not None)
+        marked = sum(len(self.student_marks(question, group)) for group in page.groups)
         return marked, sum(len(g.students) for g in page.groups)
 
     def index_page(self, token: str) -> str:
@@ -166,7 +172,7 @@ class Marking:
         ids = list(self.pages)
         position = ids.index(question)
         marked, total = self.progress(question)
-        cards = [(group, self.mark_of(question, group)) for group in page.groups]
+        cards = [(group, self.mark_of(question, group), self.student_marks(question, group)) for group in page.groups]
         return html_template("mark/question.html.j2").render(
             title=self.config.title, page=page, cards=cards, marked=marked, total=total, token=token,
             mathjax=mathjax, rubric_html=markdown_html(page.rubric) if page.rubric else "",
