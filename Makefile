@@ -23,6 +23,11 @@ grade: $(READY)
 		echo "== grading $$a"; \
 		$(BIN)/autograder grade $$a $$dir -o out/$$a || exit 1; \
 	done
+	@echo
+	@echo "Next, mark the questions graded by hand, question by question, in your browser:"
+	@echo "    $(BIN)/autograder mark hopfield_batchnorm out/hopfield_batchnorm"
+	@echo "then export the final grades for your LMS (docs/marking.md):"
+	@echo "    $(BIN)/autograder export hopfield_batchnorm out/hopfield_batchnorm --format moodle"
 
 # The release tests run again on torch's portable CPU kernels, so that nothing a release compares
 # byte for byte can depend on the CPU that made it.
@@ -47,6 +52,7 @@ bench: $(READY)
 	$(BIN)/python benchmarks/bench_cli.py
 	$(BIN)/python benchmarks/bench_mnist_loader.py
 	$(BIN)/python benchmarks/bench_suite.py --runs 3
+	$(BIN)/python benchmarks/bench_gradebook.py
 
 # Full-settings training of every mnist_cnn variant on MNIST and Fashion-MNIST (about half an hour), and the
 # hopfield_memory capacity curve's 50% points (a few minutes).

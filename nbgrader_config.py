@@ -11,9 +11,13 @@ c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
-# The gradebook of nbgrader's own commands (`nbgrader autograde`, `nbgrader export`).
-# `autograder` never touches it: `release` runs nbgrader with --no-db, and `grade` writes its
-# scores to grades.csv (and the other reports) in its output folder.
+# The gradebook of nbgrader's own commands (`nbgrader formgrader`, `nbgrader export`).
+# `autograder release` runs nbgrader with --no-db. `autograder grade ... --gradebook` (run from the
+# repository root) writes the grades into this database through nbgrader's own API: the autograded
+# score of each question's graded cell, the manual marks entered with `autograder mark`, and the
+# manual cells still to mark; with `--nbgrader-course .` it also puts the notebooks in autograded/,
+# where formgrader opens them (docs/marking.md). The course_id above must stay the one
+# autograder.verbs.gradebook.COURSE_ID writes (a test checks it).
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 # nbgrader copies every file of source/<a>/ not matched here into the release, so source/<a>/ holds
 # only the notebook; `autograder release` adds utils.py and the check/ bundle itself.

@@ -62,6 +62,11 @@ def _grade(args) -> int:
     report.write_reports(result, args.output, autolab=args.autolab)
     print(report.class_table(result))
     print(f"reports in {args.output}")
+    if args.gradebook:
+        from autograder.verbs.gradebook import write_gradebook
+        written = write_gradebook(result, args.gradebook, course_dir=args.nbgrader_course)
+        print(f"nbgrader gradebook {written.url}: {written.students} students, {written.grades} grades, "
+              f"{written.pending} manual grades still to mark")
     if args.autolab and len(result.students) == 1:
         # Autolab grades one hand-in per job and reads the scores from the last line of output.
         print(report.autolab_line(result.students[0]))
@@ -90,6 +95,53 @@ def _gradescope(args) -> int:
                                      allow_weak_sandbox=args.allow_weak_sandbox)
     print(f"wrote {bundle}: upload it as the assignment's autograder on Gradescope (README.md, Gradescope)")
     return 0
+
+
+def _mark(args) -> int:
+    from autograder.verbs.mark import Marking
+    from autograder.verbs.mark_server import MarkServer
+    marking = Marking.open(args.assignment, args.output, gradebook=args.gradebook)
+    server = MarkServer(marking, port=args.port)
+    print(f"Marking {marking.config.title}: open {server.url} in your browser (Ctrl-C stops the server).")
+    print(f"Scores are saved as you enter them in {args.output / 'manual_scores.json'}; "
+          f"grades.csv and the feedback follow.", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped; every score entered is saved")
+    finally:
+        server.server_close()
+    return 0
+
+
+def _export(args) -> int:
+    from autograder.grading.grade import load_graded
+    from autograder.verbs.lms_export import DEFAULT_FILES, export_grades
+    output = args.output_file or args.output / DEFAULT_FILES[args.format]
+    exported = export_grades(load_graded(args.assignment, args.output), args.format, output,
+                             allow_unmarked=args.allow_unmarked, roster=args.roster)
+    if exported.unmarked:
+        print(f"warning: {len(exported.unmarked)} students have unmarked manual questions, counted 0: "
+              f"{', '.join(exported.unmarked)}", file=sys.stderr)
+    if exported.unmatched:
+        print(f"warning: not in the roster: {', '.join(exported.unmatched)}", file=sys.stderr)
+    if exported.absent:
+        print(f"warning: in the roster without a submission: {', '.join(exported.absent)}", file=sys.stderr)
+    print(f"wrote {exported.rows} grades to {exported.path}")
+    return 0
+
+
+def _import_scores(args) -> int:
+    from autograder.grading.grade import load_graded
+    from autograder.verbs import report
+    from autograder.verbs.import_scores import import_scores
+    imported = import_scores(load_graded(args.assignment, args.output), args.scores, args.source)
+    report.write_reports(load_graded(args.assignment, args.output), args.output)
+    print(f"imported {imported.marks} marks of {', '.join(imported.questions)} from {args.scores}")
+    if imported.unmatched:
+        print(f"warning: {len(imported.unmatched)} rows match no student and were not imported: "
+              f"{', '.join(imported.unmatched)}", file=sys.stderr)
+    return 1 if imported.unmatched else 0
 
 
 def _check(args) -> int:
@@ -131,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     verb.add_argument("-o", "--output", type=Path, default=Path("grading-output"), help="report folder")
     verb.add_argument("--force", action="store_true", help="regrade submissions already graded")
     verb.add_argument("--autolab", action="store_true", help="also write Autolab's last-line JSON")
+    verb.add_argument("--gradebook", nargs="?", const="sqlite:///gradebook.db", metavar="URL",
+                      help="also write the grades into nbgrader's gradebook at this SQLAlchemy URL "
+                           "(default sqlite:///gradebook.db, in the current folder, as nbgrader's own commands)")
+    verb.add_argument("--nbgrader-course", type=Path, metavar="DIR",
+                      help="with --gradebook: copy the notebooks to DIR/autograded/<student>/<assignment>/, "
+                           "where nbgrader formgrader opens them")
     verb.add_argument("--allow-weak-sandbox", action="store_true",
                       help="grade even where this machine cannot isolate submissions (no user namespaces); "
                            "every report then says which protections were missing")
@@ -155,6 +213,31 @@ def build_parser() -> argparse.ArgumentParser:
                       help="grade even where Gradescope's container forbids user namespaces; the student's "
                            "code can then read the hidden probes (see README.md)")
     verb.set_defaults(run=_gradescope)
+    verb = verbs.add_parser("mark", help="mark the questions graded by hand, question by question, in the browser")
+    verb.add_argument("assignment")
+    verb.add_argument("output", type=Path, help="the report folder `grade` wrote (its -o)")
+    verb.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    verb.add_argument("--gradebook", metavar="URL", help="nbgrader's gradebook: take the marks entered in formgrader, "
+                                                         "and write every mark there too")
+    verb.set_defaults(run=_mark)
+
+    verb = verbs.add_parser("export", help="write the final grades in the file an LMS imports (docs/marking.md)")
+    verb.add_argument("assignment")
+    verb.add_argument("output", type=Path, help="the report folder `grade` wrote (its -o)")
+    verb.add_argument("--format", required=True, choices=("canvas", "moodle", "d2l", "csv"))
+    verb.add_argument("-o", "--output-file", type=Path, help="file to write (default: one in OUTPUT named after the format)")
+    verb.add_argument("--roster", type=Path, help="CSV with lms_id or student, and name, email, sis_id, login, "
+                                                  "org_defined_id, username")
+    verb.add_argument("--allow-unmarked", action="store_true",
+                      help="export even when manual questions are not marked (they count 0)")
+    verb.set_defaults(run=_export)
+
+    verb = verbs.add_parser("import-scores", help="merge manual scores exported by Gradescope or Crowdmark")
+    verb.add_argument("assignment")
+    verb.add_argument("output", type=Path, help="the report folder `grade` wrote (its -o)")
+    verb.add_argument("scores", type=Path, help="the per-question score export (CSV)")
+    verb.add_argument("--from", dest="source", required=True, choices=("gradescope", "crowdmark"))
+    verb.set_defaults(run=_import_scores)
 
     verb = verbs.add_parser("check", help="check a notebook follows the rules and passes the visible tests",
                             formatter_class=argparse.RawDescriptionHelpFormatter, epilog=CHECK_EXIT_CODES)

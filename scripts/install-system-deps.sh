@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the kit needs outside Python: Debian's chromium and poppler-utils (offline PDF
-# export and its tests) and MathJax 3 from npm (math in PDFs, no CDN); on a bare Debian image also
+# export and its tests), chromium-driver (the marking page's browser tests, through Selenium) and
+# MathJax 3 from npm (math in PDFs and on the marking page, no CDN); on a bare Debian image also
 # python3 with venv, npm and ca-certificates. The grading sandbox needs no
 # package: it makes its own namespaces (docs/architecture.md).
 # Safe to re-run: each part is skipped when already present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(chromium poppler-utils)
+apt_packages=(chromium chromium-driver poppler-utils)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -79,7 +79,7 @@ MISTAKES = [
      "unknown key 'titel' (known: assignment, title, probes, checks, source, allowed_imports, limits, "
      "sandbox, questions, names)"),
     ('title = "Counter"', 'titel = "Counter"', "questions[2]",
-     "unknown key 'titel' (known: id, title, points, manual)"),
+     "unknown key 'titel' (known: id, title, points, manual, cells)"),
     ('wall_seconds = 3', 'wall_time = 3', "limits",
      "unknown key 'wall_time' (known: wall_seconds, cpu_seconds, memory_mb, processes, file_size_mb)"),
     ('id = "Q2"', 'id = "Q1"', "questions[2].id", "duplicate question id 'Q1'"),
@@ -88,6 +88,9 @@ MISTAKES = [
     ('points = 3', 'points = inf', "questions[2].points", "must be a positive number, not inf"),
     ('points = 3', '', "questions[2].points", "is required"),
     ('manual = true', 'manual = "yes"', "questions[3].manual", "must be true or false, not 'yes'"),
+    ('manual = true', 'manual = true\ncells = []', "questions[3].cells", "must be a list of nbgrader cell ids, not []"),
+    ('manual = true', 'manual = true\ncells = "q3"', "questions[3].cells",
+     "must be a list of nbgrader cell ids, not 'q3'"),
     ('question = "Q1"', 'question = "Q9"', "names[1].question", "unknown question 'Q9' (questions: Q1, Q2, Q3)"),
     ('kind = "class"', 'kind = "module"', "names[2].kind", 'must be "class" or "function", not \'module\''),
     ('name = "add"', 'name = "add me"', "names[1].name", "must be a Python name, not 'add me'"),
@@ -225,3 +228,9 @@ def test_a_missing_checks_file_is_a_config_error_even_for_students(toy):
     with pytest.raises(ConfigError) as raised:
         load_config(toy, probes=False)
     assert str(raised.value) == f"{toy / 'grading.toml'}: checks: {toy / 'checks.py'} does not exist"
+
+
+def test_a_questions_cells_default_to_its_id(toy):
+    assert [question.cells for question in load_config(toy).questions] == [["Q1"], ["Q2"], ["Q3"]]
+    hopfield = {q.id: q.cells for q in load_config("hopfield_batchnorm", probes=False).questions}
+    assert hopfield["Q2C-plot"] == ["q2c_experiment", "q2c_plot", "q2c_answer"]  # the graded cell last

@@ -96,7 +96,7 @@ def test_zip_members_that_fit_no_lms_naming_keep_the_file_name_rule_with_a_note(
                                               "Carol Poe_3_assignsubmission_file_/x.ipynb": b"{}"})
     found = {s.student: s for s in find_submissions(archive, "toy", tmp_path / "unpacked")}
     assert sorted(found) == ["Carol_Poe_3", "alice", "bob"]
-    assert found["alice"].notes == ("toy_alice.ipynb in the archive is not named as Moodle, Canvas, Blackboard "
+    assert found["alice"].notes == ("toy_alice.ipynb in the archive is not named as Moodle, Canvas, Blackboard, D2L "
                                     "name submissions; its student id comes from its file name.",)
     assert found["Carol_Poe_3"].notes == ()
 

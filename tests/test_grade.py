@@ -79,7 +79,8 @@ def test_correct_submission_gets_full_marks(graded_class):
     assert scores(correct) == {"Q1": 2, "Q2": 3, "Q3": None}
     assert correct.total == correct.max_total == 5
     assert all(p.message == "" for q in correct.questions for p in q.probes)
-    assert correct.questions[2].notes == ["needs manual grading"]
+    assert correct.questions[2].notes == ["needs manual grading", "no answer: the notebook has no nbgrader cell ids, "
+                                          "so its answer cell Q3 cannot be found"]
 
 
 def test_wrong_function_loses_its_points_only(graded_class):
@@ -196,7 +197,9 @@ def test_grader_error_is_one_students_status(tmp_path, zygote, config, monkeypat
     statuses = {s.student: s.status_text for s in result.students}
     assert statuses == {"alice": "ok", "bob": "grader error: KeyError: 'a bug in the grader'"}
     assert "Traceback" in (tmp_path / "out" / "grade.log").read_text()
-    assert not (tmp_path / "out" / "results" / "bob.json").exists()  # retried on the next run
+    saved = json.loads((tmp_path / "out" / "results" / "bob.json").read_text())  # for `mark` and `export`
+    assert (saved["status"], saved["fingerprint"]) == ("grader error: KeyError: 'a bug in the grader'", "")  # retried
+    assert [s.student for s in grade.load_graded(config, tmp_path / "out").students] == ["alice", "bob"]
 
 
 # ---- resuming and determinism --------------------------------------------------------------------
@@ -311,7 +314,7 @@ def test_lms_zip_is_graded_under_the_lms_ids_whatever_the_files_are_named(tmp_pa
     students = {s.student: s for s in result.students}
     assert {student: s.status_text for student, s in students.items()} == {jane: "partial", bob: "ok", "carol": "ok"}
     assert students["carol"].notes[0] == ("toy_carol.ipynb in the archive is not named as Moodle, Canvas, "
-                                          "Blackboard name submissions; its student id comes from its file name.")
+                                          "Blackboard, D2L name submissions; its student id comes from its file name.")
     assert sorted(p.name for p in (tmp_path / "out" / "unpacked").iterdir()) == sorted(
         f"{student}.ipynb" for student in students)
 

@@ -43,11 +43,16 @@ def test_csv_has_one_row_per_student(graded):
     _, out, _ = graded
     with open(out / "grades.csv", newline="") as file:
         rows = list(csv.DictReader(file))
-    assert list(rows[0]) == ["student", "total", "max", "Q1", "Q2", "Q3", "status", "manual_pending"]
+    assert list(rows[0]) == ["student", "total", "max", "autograded", "autograded_max", "manual", "manual_max",
+                             "Q1", "Q2", "Q3 (manual)", "status", "manual_pending", "no_answer", "lms", "lms_id",
+                             "name"]
     by_student = {row["student"]: row for row in rows}
     assert list(by_student) == sorted(STUDENTS)
-    assert by_student["alice"] == {"student": "alice", "total": "5", "max": "5", "Q1": "2", "Q2": "3", "Q3": "",
-                                   "status": "ok", "manual_pending": "Q3"}
+    q3 = graded[0].config.questions[2].points
+    assert by_student["alice"] == {"student": "alice", "total": "5", "max": f"{5 + q3:g}", "autograded": "5",
+                                   "autograded_max": "5", "manual": "0", "manual_max": f"{q3:g}", "Q1": "2", "Q2": "3",
+                                   "Q3 (manual)": "", "status": "ok", "manual_pending": "Q3", "no_answer": "Q3", "lms": "",
+                                   "lms_id": "", "name": ""}
     assert (by_student["bob"]["total"], by_student["bob"]["Q1"], by_student["bob"]["status"]) == ("3", "0", "partial")
     assert by_student["carol"]["status"] == f"extraction error (cell {COUNTER_CELL})"
     assert by_student["mallory"]["Q2"] == "2"  # counter_resets raised: one point of three lost
@@ -120,7 +125,7 @@ def test_class_table(graded):
     assert table[4].split() == ["carol", "2/5", "extraction", "error", f"(cell", f"{COUNTER_CELL})"]
     text = "\n".join(table)
     assert "4 submissions: 1 ok, 1 partial, 1 exception in probe, 1 extraction error." in text
-    assert "Still to grade by hand: Q3 (2 points)." in text
+    assert "Still to grade by hand: Q3 (2 points, 4 of 4 unmarked)." in text
     assert f"Sandbox: {result.isolation}." in text
 
 
@@ -272,7 +277,7 @@ def test_csv_cells_hold_hostile_text_and_never_a_formula(text, tmp_path):
     row = dict(zip(rows[0], rows[1]))
     guard = "'" if text[0] in "=+-@\t\r" else ""
     assert (row["student"], row["status"]) == (guard + text, f"missing name {text}")
-    assert (row["total"], row["max"], row["Q1"], row["manual_pending"]) == ("0", "2", "0", "Q3")
+    assert (row["total"], row["max"], row["autograded_max"], row["Q1"], row["manual_pending"]) == ("0", "4", "2", "0", "Q3")
 
 
 @pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())

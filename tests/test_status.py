@@ -8,7 +8,7 @@ def test_statuses_run_from_what_stops_all_grading_to_full_marks():
     assert [status.value for status in sorted(Status, key=lambda status: status.rank)] == [
         "grader error", "duplicate submission", "unreadable notebook", "exception at import", "crashed",
         "memory limit", "time limit", "malformed answer", "extraction error", "missing name",
-        "exception in probe", "partial", "ok"]
+        "exception in probe", "missing answer cell", "partial", "ok"]
     assert Status.GRADER_ERROR.rank == 0 and Status.OK.rank == len(Status) - 1
     assert Status.CRASHED.rank < Status.EXTRACTION_ERROR.rank < Status.MISSING_NAME.rank < Status.PARTIAL.rank
 
@@ -22,6 +22,7 @@ def test_statuses_run_from_what_stops_all_grading_to_full_marks():
     (Status.CRASHED, "signal SIGKILL", "crashed (signal SIGKILL)"),
     (Status.MEMORY_LIMIT, "", "memory limit"),
     (Status.TIME_LIMIT, "", "time limit"),
+    (Status.MISSING_ANSWER_CELL, "q1a_answer", "missing answer cell (q1a_answer)"),
     (Status.MALFORMED_ANSWER, "", "malformed answer"),
     (Status.EXTRACTION_ERROR, "cell 12", "extraction error (cell 12)"),
     (Status.EXTRACTION_ERROR, "cells 3, 4", "extraction error (cells 3, 4)"),

@@ -47,12 +47,26 @@ class DiscoveryError(AutograderError):
 
 
 @dataclass(frozen=True)
+class LmsIdentity:
+    """Who a submission is in the LMS's own terms: the LMS, its user id (Moodle's participant
+    number, Canvas's and D2L's user id, Blackboard's or nbgrader's username) and the name it shows
+    ("" when its naming holds none). The LMS's grade import matches rows by `lms_id`."""
+    lms: str
+    lms_id: str
+    name: str = ""
+
+    def to_json(self) -> dict:
+        return {"lms": self.lms, "lms_id": self.lms_id, "name": self.name}
+
+
+@dataclass(frozen=True)
 class Submission:
     student: str
     path: Path
     problem: str = ""  # why it cannot be graded, found before reading it
     notes: tuple[str, ...] = ()  # for the report: how its id was found, which files share it
     duplicate: bool = False  # another submission gave the same id (see the module's docstring)
+    identity: LmsIdentity | None = None  # from an LMS's naming or nbgrader's folders
 
 
 @dataclass(frozen=True)
@@ -61,7 +75,8 @@ class LmsNaming:
 
     `pattern` matches a member's path from a folder boundary; the named groups `id_parts`, joined by
     `_`, give the student id (`safe_id`). What the student chose comes after the match, so it never
-    reaches the id. `example` is a member's path and the id it gives (the tests check it)."""
+    reaches the id. The group `lms_id` is the LMS's user id, and `name`, when there is one, the name
+    it shows. `example` is a member's path and the id it gives (the tests check it)."""
     lms: str
     pattern: re.Pattern
     id_parts: tuple[str, ...]
@@ -71,24 +86,37 @@ class LmsNaming:
         match = self.pattern.match(member)
         return safe_id("_".join(match[part] for part in self.id_parts)) if match else None
 
+    def identity(self, member: str) -> LmsIdentity | None:
+        match = self.pattern.match(member)
+        if not match:
+            return None
+        name = match.groupdict().get("name") or ""
+        return LmsIdentity(self.lms, match["lms_id"], " ".join(name.split()))
+
 
 LMS_NAMINGS = (
     # Moodle: "Full Name_<participant number>_assignsubmission_file_" as a folder, or before the file
     # name in older versions. The name is lazy: the first such prefix is the LMS's.
-    LmsNaming("Moodle", re.compile(r"(?P<name>[^/]+?)_(?P<number>\d+)_assignsubmission_file_"),
-              ("name", "number"),
+    LmsNaming("Moodle", re.compile(r"(?P<name>[^/]+?)_(?P<lms_id>\d+)_assignsubmission_(?:file|onlinetext)_"),
+              ("name", "lms_id"),
               ("Jane Doe_12345_assignsubmission_file_/bob_toy.ipynb", "Jane_Doe_12345")),
     # Canvas: "<login>_<user id>_<attachment id>_<file>", with "LATE_" after the login when late.
     # The attachment id changes with every upload, so it is not part of the id.
-    LmsNaming("Canvas", re.compile(r"(?P<login>[^_/]+)_(?:LATE_)?(?P<user>\d+)_\d+_[^/]"),
-              ("login", "user"),
+    LmsNaming("Canvas", re.compile(r"(?P<name>[^_/]+)_(?:LATE_)?(?P<lms_id>\d+)_\d+_[^/]"),
+              ("name", "lms_id"),
               ("doejane_LATE_4321_98765_smithbob_111_222_toy.ipynb", "doejane_4321")),
     # Blackboard: "<assignment>_<username>_attempt_<YYYY-MM-DD-hh-mm-ss>_<file>". The assignment's
     # title is lazy so that the first "_attempt_<date>" (the LMS's) ends the username.
     LmsNaming("Blackboard",
-              re.compile(r"[^/]+?_(?P<username>[^_/]+)_attempt_\d{4}(?:-\d\d){5}_[^/]"),
-              ("username",),
+              re.compile(r"[^/]+?_(?P<lms_id>[^_/]+)_attempt_\d{4}(?:-\d\d){5}_[^/]"),
+              ("lms_id",),
               ("Homework 1_jdoe_attempt_2024-03-01-09-30-00_toy.ipynb", "jdoe")),
+    # D2L (Brightspace): "<submission id>-<user id> - <First Last> - <Mon D, YYYY HMM AM>" as a folder,
+    # or before " - <file>"; some versions write "Name- Date". The date ends the name.
+    LmsNaming("D2L",
+              re.compile(r"\d+-(?P<lms_id>\d+) - (?P<name>[^/]+?) ?- [A-Z][a-z]{2} \d{1,2}, \d{4} \d{3,4} [AP]M(?:/| - )"),
+              ("name", "lms_id"),
+              ("98765-4321 - Jane Doe - Mar 4, 2024 1152 AM - toy_bob.ipynb", "Jane_Doe_4321")),
 )
 
 
@@ -140,12 +168,22 @@ def safe_id(text: str) -> str:
 def lms_student_id(member: str) -> str | None:
     """The id an LMS naming gives a zip member's path (`LMS_NAMINGS`), tried at each folder from the
     top, or None when none fits."""
+    found = _lms_naming(member)
+    return found[0].student(found[1]) if found else None
+
+
+def lms_identity(member: str) -> LmsIdentity | None:
+    """Who the LMS says a zip member is (`LmsIdentity`), or None when no naming fits."""
+    found = _lms_naming(member)
+    return found[0].identity(found[1]) if found else None
+
+
+def _lms_naming(member: str) -> tuple[LmsNaming, str] | None:
     parts = PurePosixPath(member).parts
     for start in range(len(parts)):
         for naming in LMS_NAMINGS:
-            student = naming.student("/".join(parts[start:]))
-            if student:
-                return student
+            if naming.pattern.match("/".join(parts[start:])):
+                return naming, "/".join(parts[start:])
     return None
 
 
@@ -177,16 +215,17 @@ def _folder_submissions(root: Path, assignment: str) -> list[Submission]:
 
 def _nbgrader_submission(student: str, folder: Path, assignment: str) -> Submission:
     """nbgrader's `<student>/<assignment>/`: the notebook named after the assignment, else the only one."""
+    identity = LmsIdentity("nbgrader", student)
     student = safe_id(student)
     if folder.is_symlink():
-        return _file_submission(student, folder)
+        return replace(_file_submission(student, folder), identity=identity)
     notebooks = sorted(p for p in folder.iterdir() if _looks_like_notebook(p.name))
     named = folder / f"{assignment}.ipynb"
     if named in notebooks or len(notebooks) == 1:
-        return _file_submission(student, named if named in notebooks else notebooks[0])
+        return replace(_file_submission(student, named if named in notebooks else notebooks[0]), identity=identity)
     problem = (f"{folder} holds no notebook" if not notebooks else
                f"{folder} holds {len(notebooks)} notebooks and none is named {assignment}.ipynb")
-    return Submission(student, named, problem)
+    return Submission(student, named, problem, identity=identity)
 
 
 def _file_submission(student: str, path: Path) -> Submission:
@@ -282,7 +321,7 @@ def _member_submission(member: zipfile.ZipInfo, assignment: str) -> Submission:
     problem = _link_problem(f"{name} in the archive") if _is_link(member) else ""
     student = lms_student_id(name.replace("\\", "/"))
     if student:
-        return Submission(student, Path(name), problem)
+        return Submission(student, Path(name), problem, identity=lms_identity(name.replace("\\", "/")))
     inner = PurePosixPath(name.replace("\\", "/"))
     folder = inner.parts[0] if len(inner.parts) > 1 else None
     lms = ", ".join(naming.lms for naming in LMS_NAMINGS)

@@ -29,7 +29,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import threading
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -45,6 +44,7 @@ from autograder.grading.shards import Shard, write_record
 from autograder.errors import ReferenceSolutionError
 from autograder.analysis.extract import KEPT, Extraction, extract
 from autograder.grading.names import required_name_problems
+from autograder.grading.manual import Answer, ManualScores, find_answer, write_atomically
 from autograder.analysis.notebook import NotebookError, read_notebook
 from autograder.grading.probes import Verdict, judge
 from autograder.analysis.rules import Problem, check_rules
@@ -54,9 +54,10 @@ from autograder.grading.status import Finding, Status
 
 log = logging.getLogger(__name__)
 
-RESULT_FORMAT = 2  # bump when a result file's meaning changes: old results are then regraded
+RESULT_FORMAT = 3  # bump when a result file's meaning changes: old results are then regraded
 MODULE_NAME = "submission"
 NEEDS_MANUAL_GRADING = "needs manual grading"
+MARKED_BY_HAND = "marked by hand"
 # The sandbox's word for a run it stopped (`sandbox.STATUSES`), as a student's status.
 STOPPED = {"time limit": Status.TIME_LIMIT, "memory limit": Status.MEMORY_LIMIT, "crashed": Status.CRASHED,
            "malformed": Status.MALFORMED_ANSWER}
@@ -79,9 +80,10 @@ class QuestionResult:
     title: str
     max_points: float
     manual: bool
-    points: float | None  # None for a question graded by hand
+    points: float | None  # None for a question graded by hand and not marked yet
     probes: list[ProbeResult] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # for the student: why probes did not run
+    notes: list[str] = field(default_factory=list)  # for the student: why probes did not run; a marker's comment
+    answer: str = ""  # graded by hand: manual.Answer.digest of the student's answer ("" for no answer)
 
 
 @dataclass
@@ -96,6 +98,7 @@ class StudentResult:
     # For graders: sandbox (its status), detail, exit_code, signal, elapsed, cpu_seconds, stdout_tail,
     # stderr_tail, and load_error {"type", "message"} when the module did not load.
     details: dict = field(default_factory=dict)
+    identity: dict = field(default_factory=dict)  # discovery.LmsIdentity as JSON; {} when the LMS is unknown
 
     @property
     def finding(self) -> Finding:
@@ -123,7 +126,26 @@ class StudentResult:
 
     @property
     def manual_pending(self) -> list[QuestionResult]:
-        return [q for q in self.questions if q.manual]
+        """The questions graded by hand that are not marked yet."""
+        return [q for q in self.questions if q.manual and q.points is None]
+
+    @property
+    def manual_total(self) -> float:
+        """The points of the manual questions marked so far."""
+        return round(sum(q.points for q in self.questions if q.manual and q.points is not None), 6)
+
+    @property
+    def manual_max(self) -> float:
+        return sum(q.max_points for q in self.questions if q.manual)
+
+    @property
+    def grade(self) -> float:
+        """Autograded and marked points together, out of `full_marks`."""
+        return round(self.total + self.manual_total, 6)
+
+    @property
+    def full_marks(self) -> float:
+        return self.max_total + self.manual_max
 
     def to_json(self) -> dict:
         """The saved result; "status" is the rendered status, for people and scripts reading the file."""
@@ -282,6 +304,7 @@ def _grade_file(submission: Submission, batch: _Batch, fingerprint: str) -> Stud
 def _with_discovery(result: StudentResult, submission: Submission) -> StudentResult:
     """`result` with what finding its file told: those notes first, and the duplicate status."""
     result.notes[:0] = submission.notes
+    result.identity = submission.identity.to_json() if submission.identity else {}
     if submission.duplicate:
         result.problems = _most_severe_first([Finding(Status.DUPLICATE_SUBMISSION), *result.problems])
     return result
@@ -298,6 +321,7 @@ def grade_notebook(nb, extraction: Extraction, config: GradingConfig, zygote: Zy
     `grade_submission` and by `autograder check` (with the visible checks as `config.probes`)."""
     grading = _Grading(student, notebook, config, fingerprint)
     grading.record_extraction(extraction)
+    grading.record_answers(nb)
     with AST_LOCK:
         # Syntax errors are reported with the extraction; the other rules explain what was dropped.
         grading.notes += [_with_fix(problem) for problem in check_rules(nb, list(config.allowed_imports))
@@ -333,6 +357,7 @@ class _Grading:
         self.notes: list[str] = []
         self.extraction: dict = {}
         self.details: dict = {}
+        self.answers: dict[str, Answer] = {}  # manual question id -> the student's answer
 
     def unreadable(self, reason: str) -> StudentResult:
         self.problems.append(Finding(Status.UNREADABLE_NOTEBOOK))
@@ -350,6 +375,16 @@ class _Grading:
         if cells:
             label = "cell" if len(cells) == 1 else "cells"
             self.problems.append(Finding(Status.EXTRACTION_ERROR, f"{label} {', '.join(map(str, cells))}"))
+
+    def record_answers(self, nb) -> None:
+        """Find each manual question's answer; a deleted graded cell is a problem of the notebook."""
+        self.answers = {question.id: find_answer(nb, question) for question in self.config.manual_questions}
+        deleted = [answer for answer in self.answers.values() if answer.deleted]
+        if deleted:
+            self.problems.append(Finding(Status.MISSING_ANSWER_CELL, ", ".join(a.graded_cell for a in deleted)))
+            for answer in deleted:
+                self.notes.append(f"The answer cell of {answer.question} ({answer.graded_cell}) is not in your notebook: "
+                                  "it was deleted, or its nbgrader metadata was, so it cannot be marked.")
 
     def check_names(self, extraction: Extraction, nb) -> dict[str, str]:
         """Record missing names and signature differences; return {question: why its probes cannot run}."""
@@ -407,8 +442,11 @@ class _Grading:
         questions = []
         for question in self.config.questions:
             if question.manual:
+                answer = self.answers.get(question.id)
+                why = [answer.why_no_answer] if answer is not None and answer.why_no_answer else []
                 questions.append(QuestionResult(question.id, question.title, question.points, True, None,
-                                                notes=[NEEDS_MANUAL_GRADING]))
+                                                notes=[NEEDS_MANUAL_GRADING, *why],
+                                                answer=answer.digest if answer is not None else ""))
                 continue
             probes = [ProbeResult(spec.name, spec.question, spec.points, round(verdicts[spec.name].score * spec.points, 6),
                                   verdicts[spec.name].message) for spec in self.config.probes_of(question.id)]
@@ -428,7 +466,7 @@ def _grader_error(submission: Submission, config: GradingConfig, error: Exceptio
     grading.problems.append(Finding(Status.GRADER_ERROR, f"{type(error).__name__}: {error}"))
     grading.notes.append("The grader failed on this notebook; your instructor has been told and will grade it again.")
     verdicts = {spec.name: Verdict(0.0, "not run: the grader failed") for spec in config.probes}
-    return grading.result(verdicts, {})
+    return _with_discovery(grading.result(verdicts, {}), replace(submission, notes=(), duplicate=False))
 
 
 # ---- the batch --------------------------------------------------------------------------------------
@@ -464,8 +502,44 @@ def grade_assignment(assignment: str | GradingConfig, submissions: Path, out_dir
             write_record(out_dir, shard, config.assignment, [s.student for s in everyone], [s.student for s in found],
                          batch.isolation)
     students = sorted((result for result, _ in graded), key=lambda r: r.student)
+    apply_marks(students, ManualScores.load(out_dir, config.assignment))
     resumed = sorted(result.student for result, reused in graded if reused)
     return ClassResult(config, students, out_dir, seed, batch.isolation, resumed, autolab)
+
+
+def apply_marks(students: list[StudentResult], scores: ManualScores) -> None:
+    """Give the manual questions of `students` the marks of `scores` that were given for the answer
+    each student has now (a mark of an answer since changed is left out: it is to be marked again)."""
+    for student in students:
+        for question in student.questions:
+            mark = scores.get(student.student, question.id) if question.manual else None
+            if mark is None or mark.answer != question.answer:
+                continue
+            question.points = round(min(max(mark.points, 0.0), question.max_points), 6)
+            kept = [note for note in question.notes if note != NEEDS_MANUAL_GRADING]
+            question.notes = [MARKED_BY_HAND, *kept, *([mark.comment] if mark.comment.strip() else [])]
+
+
+def load_graded(assignment: str | GradingConfig, out_dir: Path, root: Path = paths.REPO_ROOT) -> ClassResult:
+    """The class graded earlier into `out_dir` (its `results/*.json`), with the manual marks saved
+    there: what `mark` and `export` work from without grading again. Raises ConfigError, or
+    ScoresError when `out_dir` holds no results of this assignment's current format."""
+    from autograder.grading.manual import ScoresError
+    config = assignment if isinstance(assignment, GradingConfig) else load_config(assignment, root, probes=False)
+    out_dir = Path(out_dir).resolve()
+    students = []
+    for path in sorted((out_dir / "results").glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") == RESULT_FORMAT:
+                students.append(StudentResult.from_json(data))
+        except (OSError, ValueError, TypeError, KeyError):
+            continue
+    if not students:
+        raise ScoresError(f"{out_dir} holds no results of `autograder grade` for {config.assignment}: run "
+                          f"`autograder grade {config.assignment} SUBMISSIONS -o {out_dir}` first")
+    apply_marks(students, ManualScores.load(out_dir, config.assignment))
+    return ClassResult(config, students, out_dir, batch_seed(config.assignment), "not graded in this run")
 
 
 def _grade_all(found: list[Submission], batch: _Batch, jobs: int, progress: bool) -> list[tuple[StudentResult, bool]]:
@@ -491,19 +565,16 @@ def _grade_and_save(submission: Submission, batch: _Batch) -> tuple[StudentResul
         if not reused:
             if batch.sandbox_note:
                 result.notes.append(batch.sandbox_note)
-            _write_atomically(batch.results_dir / f"{result.student}.json", json.dumps(result.to_json(), indent=1))
+            write_atomically(batch.results_dir / f"{result.student}.json", json.dumps(result.to_json(), indent=1))
     except Exception as error:  # noqa: BLE001 - one bad submission must never stop the batch
         log.exception("grader error on %s (%s)", submission.student, submission.path)
-        return _grader_error(submission, batch.config, error), False
+        failed = _grader_error(submission, batch.config, error)
+        with contextlib.suppress(OSError):  # kept for `mark` and `export` (fingerprint "": never reused)
+            write_atomically(batch.results_dir / f"{failed.student}.json", json.dumps(failed.to_json(), indent=1))
+        return failed, False
     log.info("%s: %s, %g/%g%s", result.student, result.status_text, result.total, result.max_total,
              " (saved result reused)" if reused else "")
     return result, reused
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 @contextlib.contextmanager

@@ -113,12 +113,20 @@ class Question(_Table):
                                                "this question add up to it.")
     manual: Flag = Field(False, description="Graded by hand (a derivation, a plot): no probe may "
                                             "name it, and reports list it as needing manual grading.")
+    # None is never kept: the validator below fills missing cells in from the id.
+    cells: Annotated[list[Annotated[Text, Kind("a cell id")]], Field(min_length=1),
+                     Kind("a list of nbgrader cell ids")] = Field(
+        None, description="The nbgrader `grade_id`s of the notebook's cells that hold this question: "
+                          "for a manual question, what `autograder mark` shows the grader (the answer "
+                          "cells, the code and plots they discuss) and the cell whose `*Marking*` text is "
+                          "the rubric; for an autograded one, its tests cell, which nbgrader's gradebook "
+                          "scores.", json_schema_extra={"absent": "`[id]`"})
 
     @model_validator(mode="before")
     @classmethod
     def _title_defaults_to_id(cls, data):
-        if isinstance(data, dict) and "title" not in data and "id" in data:
-            return {**data, "title": data["id"]}
+        if isinstance(data, dict) and "id" in data:
+            data = {"title": data["id"], "cells": [data["id"]], **data}
         return data
 
 

@@ -25,6 +25,7 @@ class Status(enum.Enum):
     EXTRACTION_ERROR = "extraction error"  # a cell did not parse and was skipped: detail "cell N" / "cells N, M"
     MISSING_NAME = "missing name"  # a required class or function is absent: its question's probes did not run
     EXCEPTION_IN_PROBE = "exception in probe"  # some probe raised
+    MISSING_ANSWER_CELL = "missing answer cell"  # a manual question's graded cell was deleted: detail its ids
     PARTIAL = "partial"  # everything ran, some points lost
     OK = "ok"  # full marks on the autograded questions
 

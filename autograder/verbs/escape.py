@@ -14,7 +14,14 @@ of text through the function for its format, so no student string can add struct
   into images. Code is an inline code span, also on one line, delimited by a backtick run longer
   than any inside it, so it cannot be closed early.
 - HTML: pages come from Jinja templates with autoescape on (`html_template`); nothing is
-  concatenated into HTML.
+  concatenated into HTML. Two functions make HTML from what a student wrote, for the marking page,
+  and their output is the only markup a template shows unescaped: `markdown_html` renders a
+  Markdown cell (mistune) and then keeps only an allow-list of tags and attributes (bleach): no
+  script, style, iframe, object, SVG or form element, no event handler or style attribute, no link
+  target, images only from `data:` URLs of raster types or SVG (which a browser never runs scripts
+  in when it is an image); a tag outside the list shows as text. `code_html` highlights code with
+  Pygments, which escapes it. The marking page adds a Content-Security-Policy that allows no inline
+  script, so even markup that got through could not run.
 - CSV (`csv_cell`): the csv module quotes; a text cell starting with `=`, `+`, `-`, `@`, a tab or a
   carriage return gets a leading `'`, so a spreadsheet reads it as text, never as a formula.
 - JSON: `json.dumps` only. `json_line` is the one-line form (Autolab reads the last line of output):
@@ -22,12 +29,15 @@ of text through the function for its format, so no student string can add struct
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 import re
 from pathlib import Path
 
 import jinja2
+import markupsafe
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -81,3 +91,84 @@ def csv_cell(text: str) -> str:
 def json_line(value) -> str:
     """`value` as JSON on one line of ASCII."""
     return json.dumps(value, ensure_ascii=True)
+
+
+# ---- student content as HTML (the marking page) ----------------------------------------------------
+
+ALLOWED_TAGS = frozenset({
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i", "u", "s", "del", "code", "pre",
+    "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td", "img", "span", "div", "a", "sub",
+    "sup", "dl", "dt", "dd"})
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml")
+_DATA_URL = re.compile(r"data:(image/(?:png|jpeg|gif|webp|svg\+xml));base64,([A-Za-z0-9+/=\s]+)")
+_ATTACHMENT = re.compile(r"attachment:([^\s)\"'<>]+)")
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if tag == "img":
+        return name in ("alt", "title", "width", "height") or (name == "src" and image_src(value) == value)
+    if tag in ("span", "div"):
+        return name == "class" and value == "math"
+    if tag in ("th", "td"):
+        return name == "align" and value in ("left", "right", "center")
+    return tag == "ol" and name == "start" and value.isdigit()
+
+
+def image_src(value: str) -> str:
+    """`value` when it is a base64 `data:` URL of an image type a page may show, else ""."""
+    match = _DATA_URL.fullmatch(value.strip())
+    return value if match else ""
+
+
+def image_data_url(mime: str, data) -> str:
+    """A `data:` URL for a notebook output's image (`data` base64 text, or SVG markup), or "" when
+    the type is not an image a page may show or the data is not base64."""
+    if mime not in IMAGE_TYPES or not isinstance(data, (str, list)):
+        return ""
+    text = "".join(data) if isinstance(data, list) else data
+    if mime == "image/svg+xml":
+        return f"data:{mime};base64,{base64.b64encode(text.encode()).decode()}"
+    try:
+        base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return ""
+    return f"data:{mime};base64,{''.join(text.split())}"
+
+
+def markdown_html(text: str, attachments: dict | None = None) -> markupsafe.Markup:
+    """A Markdown cell as safe HTML (see the module's docstring): math left in `\\(...\\)` and
+    `$$...$$` for MathJax, `attachment:` images from the cell's own attachments."""
+    import bleach  # imported here: only the marking page pays for it
+    import mistune
+
+    def attached(match: re.Match) -> str:
+        bundle = (attachments or {}).get(match[1])
+        for mime, data in (bundle.items() if isinstance(bundle, dict) else ()):
+            url = image_data_url(mime, data)
+            if url:
+                return url
+        return "#missing-attachment"
+    rendered = _markdown()(_ATTACHMENT.sub(attached, text))
+    cleaned = bleach.clean(rendered, tags=ALLOWED_TAGS, attributes=_allowed_attribute, protocols=["data"],
+                           strip=False, strip_comments=True)
+    return markupsafe.Markup(cleaned)
+
+
+@functools.cache
+def _markdown():
+    import mistune
+    return mistune.create_markdown(escape=False, plugins=["table", "strikethrough", "math"])
+
+
+def code_html(source: str) -> markupsafe.Markup:
+    """Python code highlighted by Pygments (which escapes it), in `<div class="highlight">`."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+    return markupsafe.Markup(highlight(source, PythonLexer(), HtmlFormatter()))
+
+
+def code_css() -> str:
+    """The style sheet of `code_html`'s classes."""
+    from pygments.formatters import HtmlFormatter
+    return HtmlFormatter().get_style_defs(".highlight")

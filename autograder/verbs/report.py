@@ -15,12 +15,14 @@ JSON (see that module for how each format is made inert).
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.verbs.escape import csv_cell, html_template, json_line, markdown_code, markdown_text
-from autograder.grading.grade import NEEDS_MANUAL_GRADING, ClassResult, StudentResult
+from autograder.grading.grade import MARKED_BY_HAND, NEEDS_MANUAL_GRADING, ClassResult, StudentResult
+from autograder.grading.manual import NO_ANSWER, write_atomically
 from autograder.grading.status import Finding, Status
 
 GRADESCOPE_VISIBILITY = "after_published"  # hidden probes: students see results once grades are out
@@ -28,13 +30,17 @@ GRADESCOPE_OUTPUT_FORMAT = "text"  # shown as written: Gradescope's other format
 DROPPED_SHOWN = 15  # dropped statements listed in feedback; the rest are counted
 
 
-def write_reports(result: ClassResult, out_dir: Path, autolab: bool | None = None) -> list[Path]:
+def write_reports(result: ClassResult, out_dir: Path, autolab: bool | None = None,
+                  only: set[str] | None = None) -> list[Path]:
     """Write every report of `result` under `out_dir`; return the files written. `autolab`
-    (default: as the batch was asked) adds `autolab/<student>.txt`."""
+    (default: as the batch was asked) adds `autolab/<student>.txt`; `only` limits the files of each
+    student to those students (grades.csv is always written whole)."""
     out_dir = Path(out_dir)
     autolab = result.autolab if autolab is None else autolab
     written = [write_csv(result, out_dir / "grades.csv")]
     for student in result.students:
+        if only is not None and student.student not in only:
+            continue
         feedback = feedback_sections(student)
         title = f"{result.config.title}: feedback for {student.student}"
         written.append(_write(out_dir / "feedback" / f"{student.student}.md", render_markdown(title, feedback)))
@@ -47,8 +53,8 @@ def write_reports(result: ClassResult, out_dir: Path, autolab: bool | None = Non
 
 
 def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    """Write a report whole or not at all: the marking page rewrites reports while others read them."""
+    write_atomically(path, text)
     return path
 
 
@@ -59,22 +65,36 @@ def points(value: float | None) -> str:
 
 # ---- the class -------------------------------------------------------------------------------
 
+CSV_COLUMNS = ("student", "total", "max", "autograded", "autograded_max", "manual", "manual_max")
+
+
+def question_column(question) -> str:
+    """A question's column in grades.csv: its id, with " (manual)" for a question graded by hand."""
+    return f"{question.id} (manual)" if question.manual else question.id
+
+
 def write_csv(result: ClassResult, path: Path) -> Path:
-    """One row per student: autograded total and maximum, each question's points (empty for a
-    question graded by hand), status, and the manual questions still to grade (`;`-separated).
-    Points stay numbers; the cells a submission can reach (student id, status) cannot be read as
-    formulas (`csv_cell`)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(["student", "total", "max", *(q.id for q in result.config.questions), "status",
-                         "manual_pending"])
-        for student in result.students:
-            scores = {q.id: points(q.points) for q in student.questions}
-            writer.writerow([csv_cell(student.student), points(student.total), points(student.max_total),
-                             *(scores.get(q.id, "") for q in result.config.questions), csv_cell(student.status_text),
-                             ";".join(q.id for q in student.manual_pending)])
-    return path
+    """One row per student: the grade so far (`total`, autograded and marked points) out of the
+    assignment's full marks (`max`), its autograded and manual parts and their maxima, each
+    question's points (a manual question's column is "<id> (manual)", empty until it is marked), the status, the manual
+    questions still to mark (`manual_pending`, `;`-separated: the row is final when it is empty) and
+    those without an answer (`no_answer`), and who the LMS says the student is (`lms`, `lms_id`,
+    `name`: empty without an LMS naming). Points stay numbers; the cells a submission can reach
+    (student id, status) cannot be read as formulas (`csv_cell`)."""
+    file = io.StringIO(newline="")  # the whole table, then the file at once
+    writer = csv.writer(file)
+    writer.writerow([*CSV_COLUMNS, *(question_column(q) for q in result.config.questions), "status",
+                     "manual_pending", "no_answer", "lms", "lms_id", "name"])
+    for student in result.students:
+        scores = {q.id: points(q.points) for q in student.questions}
+        no_answer = [q.id for q in student.questions if q.manual and any(n.startswith(NO_ANSWER) for n in q.notes)]
+        writer.writerow([csv_cell(student.student), points(student.grade), points(student.full_marks),
+                         points(student.total), points(student.max_total), points(student.manual_total),
+                         points(student.manual_max),
+                         *(scores.get(q.id, "") for q in result.config.questions), csv_cell(student.status_text),
+                         ";".join(q.id for q in student.manual_pending), ";".join(no_answer),
+                         *(csv_cell(student.identity.get(key, "")) for key in ("lms", "lms_id", "name"))])
+    return _write(path, file.getvalue())
 
 
 def class_table(result: ClassResult) -> str:
@@ -90,9 +110,11 @@ def class_table(result: ClassResult) -> str:
     if result.resumed:
         lines.append(f"{len(result.resumed)} unchanged since the last run: their saved results were reused "
                      "(--force grades them again).")
-    manual = result.config.manual_questions
-    if manual:
-        listed = ", ".join(f"{q.id} ({points(q.points)} points)" for q in manual)
+    pending = [q for q in result.config.manual_questions
+               if any(q.id in {p.id for p in s.manual_pending} for s in result.students)]
+    if pending:
+        counts = {q.id: sum(q.id in {p.id for p in s.manual_pending} for s in result.students) for q in pending}
+        listed = ", ".join(f"{q.id} ({points(q.points)} points, {counts[q.id]} of {len(result.students)} unmarked)" for q in pending)
         lines.append(f"Still to grade by hand: {listed}.")
     lines.append(f"Sandbox: {result.isolation}.")
     return "\n".join(lines)
@@ -123,6 +145,8 @@ def gradescope_results(student: StudentResult, visibility: str = GRADESCOPE_VISI
              for q in student.questions if not q.manual]
     output = [f"Status: {status_for_students(student.finding)}", *student.notes]
     output += [f"{q.id} ({points(q.max_points)} points) {NEEDS_MANUAL_GRADING}" for q in student.manual_pending]
+    output += [f"{q.id}: {points(q.points)} / {points(q.max_points)} points, {'; '.join(q.notes)}"
+               for q in student.questions if q.manual and q.points is not None]
     return {"score": student.total, "output": "\n".join(output), "output_format": GRADESCOPE_OUTPUT_FORMAT,
             "visibility": visibility, "tests": tests}
 
@@ -158,14 +182,20 @@ def _question_lines(question) -> list[str]:
 
 def feedback_sections(student: StudentResult) -> list[Section]:
     """What a student's feedback says, in order, independent of the output format."""
+    marked = "" if student.manual_pending else f" Grade: {points(student.grade)} / {points(student.full_marks)}."
     overview = Section("Summary", f"Autograded score: {points(student.total)} / {points(student.max_total)} "
-                                  f"(status: {status_for_students(student.finding)}).",
+                                  f"(status: {status_for_students(student.finding)}).{marked}",
                        [(note, "") for note in student.notes])
     sections = [overview]
     for question in student.questions:
-        if question.manual:
+        if question.manual and question.points is None:
             sections.append(Section(f"{question.id}: {question.title}",
-                                    f"{points(question.max_points)} points: {NEEDS_MANUAL_GRADING}."))
+                                    f"{points(question.max_points)} points: {NEEDS_MANUAL_GRADING}.",
+                                    [(note, "") for note in question.notes if note != NEEDS_MANUAL_GRADING]))
+        elif question.manual:
+            sections.append(Section(f"{question.id}: {question.title}",
+                                    f"{points(question.points)} / {points(question.max_points)} points, {MARKED_BY_HAND}.",
+                                    [(note, "") for note in question.notes if note != MARKED_BY_HAND]))
         else:
             sections.append(Section(f"{question.id}: {question.title}",
                                     f"{points(question.points)} / {points(question.max_points)} points.",
