@@ -21,6 +21,7 @@ from autograder import paths
 
 from autograder.verbs import report
 from corpus_grading import grade_corpus
+from hidden_tests import disagreements
 from autograder.grading.config import load_config
 from autograder.analysis.extract import extract
 from autograder.sandbox.loader import load_module
@@ -103,6 +104,10 @@ def graded(tmp_path_factory, course_zygote):
     shutil.copy(paths.source_notebook(ASSIGNMENT), submissions / f"{REFERENCE_ID}.ipynb")
     out = tmp_path_factory.mktemp("graded")
     return grade_corpus(ASSIGNMENT, submissions, out, course_zygote), out
+
+
+def _notebook(student: str) -> Path:
+    return paths.source_notebook(ASSIGNMENT) if student == REFERENCE_ID else SAMPLES / f"{student}.ipynb"
 
 
 @pytest.fixture(scope="module")
@@ -301,14 +306,19 @@ def test_the_visible_check_says_where_batch_norm_goes_without_giving_the_code(re
     expected = _run(CHECKS, reference)[ORDER_CHECK][1]
     for student, words in (("gwen_bn_before_activation", "after its activation"),
                            ("paolo_bn_on_inputs", "raw input"),
-                           ("jonas_normalnet_with_batchnorm", "NormalNet must not use BatchNorm")):
+                           ("jonas_normalnet_with_batchnorm", "NormalNet must not use BatchNorm"),
+                           ("farid_wrong_axis", None), ("kofi_syntax_error", None)):
         spec, result = _run(CHECKS, _sample_module(student))[ORDER_CHECK]
         verdict = judge(spec, result, expected)
+        if words is None:  # a mistake in BatchNorm, or none at all, is Q2A's: the nets' check passes
+            assert verdict.score == 1, (student, verdict.message)
+            continue
         assert verdict.score == 0 and words in verdict.message, (student, verdict.message)
         assert "nn." not in verdict.message and "BatchNorm()" not in verdict.message
+    references = _run(CHECKS, reference)
     for student in HONEST_BUT_DIFFERENT:
         for name, (spec, result) in _run(CHECKS, _sample_module(student)).items():
-            assert judge(spec, result, _run(CHECKS, reference)[name][1]).score == 1, (student, name)
+            assert judge(spec, result, references[name][1]).score == 1, (student, name)
 
 
 def test_the_release_gives_no_answer_away_and_lets_students_edit_the_imports():
@@ -341,3 +351,26 @@ def test_the_rubrics_are_in_the_source_only_and_a_copied_rubric_is_refused():
     assert find_leaks(source, released) == []
     released.cells[0].source += "\n\n" + rubrics["q2c_answer"]
     assert [leak.what for leak in find_leaks(source, released)] == ["model answer"]
+
+
+# ---- one authority: the notebook's hidden tests agree with the probes -------------------------------
+
+def test_the_notebook_test_cells_agree_with_the_probes_on_every_sample(graded):
+    """Every test cell with hidden tests (Q1c, Q2A, Q2C-nets), run on each sample that ended cleanly
+    and is not hostile, passes exactly when the probes give its question full marks: farid's wrong
+    BatchNorm and kofi's missing one cost Q2A only, in the test cells too."""
+    found, run = disagreements(ASSIGNMENT, graded[0].students, _notebook, never_here=HONEST_TWIN)
+    assert found == []
+    assert {"farid_wrong_axis", "kofi_syntax_error", "gwen_bn_before_activation", "adam_invalid_json",
+            "chloe_untouched", REFERENCE_ID} <= set(run)
+    assert not set(run) & set(HONEST_TWIN)
+
+
+def test_a_test_cell_that_disagrees_with_the_probes_is_reported(students):
+    """The comparison can fail: a cell that always fails disagrees on full marks, one that always
+    passes on partial marks."""
+    pair = [students["amelia_correct_torch"], students["dmitri_unbiased_variance"]]
+    assert disagreements(ASSIGNMENT, pair, _notebook, cells={"Q2A": "assert False"})[0] == [
+        "amelia_correct_torch Q2A: probes give full marks, the test cell fails"]
+    assert disagreements(ASSIGNMENT, pair, _notebook, cells={"Q2A": "pass"})[0] == [
+        "dmitri_unbiased_variance Q2A: probes give partial marks, the test cell passes"]

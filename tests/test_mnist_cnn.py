@@ -21,6 +21,7 @@ from autograder.grading import grade
 
 from autograder import paths
 from corpus_grading import grade_corpus
+from hidden_tests import disagreements
 from autograder.grading.config import load_config
 from autograder.analysis.extract import extract
 from autograder.sandbox.loader import load_module
@@ -224,6 +225,14 @@ def _expected_table() -> dict[str, tuple[str, float]]:
 def graded(tmp_path_factory, course_zygote):
     result = grade_corpus(ASSIGNMENT, SAMPLES, tmp_path_factory.mktemp("graded"), course_zygote)
     return {student.student: student for student in result.students}
+
+
+def test_the_notebook_test_cells_agree_with_the_probes_on_every_sample(graded):
+    """Every test cell with hidden tests, run on each sample here, passes exactly when the probes
+    give its question full marks (tests/hidden_tests.py)."""
+    found, run = disagreements(ASSIGNMENT, graded.values(), lambda student: SAMPLES / f"{student}.ipynb")
+    assert found == []
+    assert set(run) == set(graded)  # no mnist_cnn sample is hostile or runaway
 
 
 def test_every_sample_notebook_is_in_the_expected_table():
