@@ -21,7 +21,7 @@ from autograder import paths
 
 from autograder.verbs import report
 from corpus_grading import grade_corpus
-from hidden_tests import disagreements
+from hidden_tests import disagreements, one_torch_thread
 from autograder.grading.config import load_config
 from autograder.analysis.extract import extract
 from autograder.sandbox.loader import load_module
@@ -52,6 +52,7 @@ EXPECTED = {
     "mira_leaky_slope_0_2": ("ok", 9),
     "noor_learnable_scale_shift": ("ok", 9),
     "paolo_bn_on_inputs": ("partial", 7.25),
+    "ruth_batchnorm_called_in_forward": ("ok", 9),
     "sven_energy_sign": ("partial", 8.5),
     "kofi_syntax_error": ("extraction error (cell 12)", 6),
     "lena_stray_training_code": ("ok", 9),
@@ -91,6 +92,13 @@ CONTAINED = ("vera_monkeypatch", "wanda_reads_secrets", "xavier_network", "yusuf
 ESCAPE_MARKER = "SANDBOX_ESCAPE_yusuf.txt"  # the file yusuf_writes_outside tries to write everywhere
 ESCAPE_PLACES = (paths.REPO_ROOT, SAMPLES, paths.assignment_dir(ASSIGNMENT), Path.home(), Path("/var/tmp"),
                  Path("/tmp"), Path("/dev/shm"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """The probes and checks this module runs in-process use one torch thread, as in the sandbox."""
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -271,7 +279,7 @@ def test_hints_quote_no_numbers():
 # ---- issue 10: fair probes, one mistake one penalty, visible checks that teach, a clean release -------
 
 HONEST_BUT_DIFFERENT = ("dario_correct_functional", "kasia_functional_batch_norm", "leon_torch_where_leaky",
-                        "mira_leaky_slope_0_2", "noor_learnable_scale_shift")
+                        "mira_leaky_slope_0_2", "noor_learnable_scale_shift", "ruth_batchnorm_called_in_forward")
 CHECKS = paths.assignment_dir(ASSIGNMENT) / "checks.py"
 ORDER_CHECK = "batchnorm_after_the_activation_in_bnnet_only"
 
@@ -285,7 +293,8 @@ def _sample_module(student: str):
 
 
 def test_honest_solutions_written_differently_get_full_marks(students):
-    """functional batch_norm, torch.where, a slope of 0.2, a learnable scale and shift, W.T @ v."""
+    """functional batch_norm, torch.where, a slope of 0.2, a learnable scale and shift, W.T @ v, a
+    BatchNorm made in forward."""
     for name in HONEST_BUT_DIFFERENT:
         assert (students[name].status_text, students[name].total, _lost(students[name])) == ("ok", 9, set()), name
 

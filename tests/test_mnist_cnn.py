@@ -21,7 +21,7 @@ from autograder.grading import grade
 
 from autograder import paths
 from corpus_grading import grade_corpus
-from hidden_tests import disagreements
+from hidden_tests import disagreements, one_torch_thread
 from autograder.grading.config import load_config
 from autograder.analysis.extract import extract
 from autograder.sandbox.loader import load_module
@@ -39,6 +39,13 @@ def _load_file(path, name):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """The probes and checks this module runs in-process use one torch thread, as in the sandbox."""
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from autograder import paths
 from autograder.analysis.extract import extract
 from autograder.analysis.notebook import read_notebook
 from autograder.sandbox.loader import load_module
+from hidden_tests import one_torch_thread
 
 matplotlib.use("Agg")
 
@@ -47,7 +48,7 @@ def _printed(assignment: str, *grade_ids: str) -> tuple[str, dict]:
                             f"figures_{assignment}")
     namespace = dict(vars(reference))
     output = io.StringIO()
-    with contextlib.redirect_stdout(output):
+    with contextlib.redirect_stdout(output), one_torch_thread():  # restores what a cell sets (Q2C sets 1)
         for grade_id in grade_ids:
             exec(compile(_cells(assignment)[grade_id], grade_id, "exec"), namespace)
     plt.close("all")
