@@ -49,6 +49,7 @@ bench: $(READY)
 	$(BIN)/python benchmarks/bench_child_per_probe.py
 	$(BIN)/python benchmarks/bench_cli.py
 	$(BIN)/python benchmarks/bench_mnist_loader.py
+	$(BIN)/python benchmarks/bench_hidden_tests.py
 
 # Full-settings training of every mnist_cnn variant on MNIST and Fashion-MNIST: about half an hour.
 bench-accuracy: $(READY)
