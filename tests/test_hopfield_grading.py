@@ -383,3 +383,28 @@ def test_a_test_cell_that_disagrees_with_the_probes_is_reported(students):
         "amelia_correct_torch Q2A: probes give full marks, the test cell fails"]
     assert disagreements(ASSIGNMENT, pair, _notebook, cells={"Q2A": "pass"})[0] == [
         "dmitri_unbiased_variance Q2A: probes give partial marks, the test cell passes"]
+
+
+def test_notebook_probes_use_the_notebook_globals_themselves():
+    """The grader's BatchNorm reaches a notebook's nets through its globals, and is taken away after:
+    farid's wrong BatchNorm costs nothing in Q2C-nets, here as in the sandbox."""
+    from autograder.grading import notebook_probes
+    farid = vars(_sample_module("farid_wrong_axis"))
+    own = farid["BatchNorm"]
+    assert {name: v.score for name, v in notebook_probes.probe_verdicts(ASSIGNMENT, "Q2C-nets", farid).items()} == \
+        {name: 1.0 for name in ("nets_set_a_loss", "nets_learn_with_nnbase", "nets_linear_layers_and_batchnorm_places",
+                                "nets_activation_leaks", "nets_follow_their_arguments")}
+    assert farid["BatchNorm"] is own
+    with pytest.raises(ValueError, match="no probe of question 'Q9'"):
+        notebook_probes.probe_verdicts(ASSIGNMENT, "Q9", farid)
+
+
+def test_an_euler_step_that_changes_u_in_place_loses_only_that_item():
+    from autograder.grading import notebook_probes
+    namespace = {"np": np}
+    exec("def energy(W, b, v):\n    return float(-0.5 * v @ W @ v + b @ v)\n\n"
+         "def euler_step(W, b, u, dt):\n    u += dt * (W @ np.tanh(u) - b)\n    return u\n", namespace)
+    verdicts = notebook_probes.probe_verdicts(ASSIGNMENT, "Q1c", namespace)
+    assert verdicts["energy_matches_reference"].score == 1
+    assert verdicts["euler_step_matches_reference"].score == pytest.approx(0.8)
+    assert "not changed in place" in verdicts["euler_step_matches_reference"].message
