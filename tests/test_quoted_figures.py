@@ -115,7 +115,8 @@ def test_the_parameter_counts_in_the_text_are_those_the_notebook_prints():
     assert [_count(c) for c in _quoted(r"has ([\d,]+) parameters, fewer than the MLP's ([\d,]+)",
                                        cells["q3_prompt"])] == [shown["CNN"], shown["MLP"]]
     assert _count(_quoted(r"the network still has ([\d,]+)", cells["q3c_prompt"])[0]) == shown["RegularisedCNN"]
-    added, total = _quoted(r"\(20 \+ 20 \+ 250\) = (\d+)\s+parameters, so the network has ([\d,]+)", cells["q3d_prompt"])
+    added, total = _quoted(r"\(20 \+ 20 \+ 250\) = (\d+) parameters, so the network has ([\d,]+)",
+                           cells["q3d_prompt"])
     assert (_count(added), _count(total)) == (shown["BatchNormCNN"] - shown["CNN"], shown["BatchNormCNN"])
     share = _quoted(r"holds NUMBER% of the weights", cells["Q3c-report"])[0]
     first_linear = next(m for m in namespace["CNN"]().modules() if isinstance(m, namespace["nn"].Linear))
@@ -129,8 +130,9 @@ def test_the_accuracies_quoted_from_the_benchmark_are_its_figures():
                                            r"training on only ([\d,]+) images", intro)
     table = (paths.REPO_ROOT / "benchmarks" / "BENCHMARKS.md").read_text(encoding="utf-8")
     section = table[table.index(f"MNIST test set split, {images} train"):]
+    row = r"^\| (\w+) \| [^|]+ \| ([\d.]+)% \| ([\d.]+)% \(\d+\) \|"
     rows = {name: (final, best_epoch) for name, final, best_epoch in
-            re.findall(r"^\| (\w+) \| [^|]+ \| ([\d.]+)% \| ([\d.]+)% \(\d+\) \|", section.split("\n\n")[1], re.MULTILINE)}
+            re.findall(row, section.split("\n\n")[1], re.MULTILINE)}
     cnns = [rows[name] for name in ("CNN", "RegularisedCNN", "BatchNormCNN")]
     assert (low, high, best, mlp) == (min(f for f, _ in cnns), max(f for f, _ in cnns), max(b for _, b in cnns),
                                       rows["MLP"][0])

@@ -4,12 +4,14 @@ They repeat the assertions of the notebook's read-only test cells, with the same
 more: energy against equation (1) on one network and euler_step's shape, its step of length 0, its
 linearity in dt and one small step that lowers the energy; BatchNorm's output type, shape, per-node
 mean and variance on one batch; for both networks the base class, a loss function, the output
-shape and the Linear layers; where batch norm sits, found with a marker layer in place of the student's BatchNorm (so that a
-mistake in Q2A does not show here): in BNNet right before every Linear layer after the first (after
-the activation), not on the input; in NormalNet nowhere, and no other normalisation either. The hidden probes (probes.py) go further; passing these is necessary,
-not sufficient. Points per question add up to the question's autograded points, so the preview is
-on the same scale as the grade. As with every probe, each fact is judged against the same fact of
-the reference solution (`check(fn)` calls `fn(student_value, reference_value)`).
+shape and the Linear layers; and where batch norm sits, found with a marker layer in place of the
+student's BatchNorm, so that a mistake in Q2A does not show here (the probes of the networks use
+the grader's BatchNorm for the same reason): in BNNet right before every Linear layer after the
+first (after the activation), not on the input; in NormalNet nowhere, and no other normalisation
+either. The hidden probes (probes.py) go further; passing these is necessary, not sufficient.
+Points per question add up to the question's autograded points, so the preview is on the same
+scale as the grade. As with every probe, each fact is judged against the same fact of the
+reference solution (`check(fn)` calls `fn(student_value, reference_value)`).
 """
 import numpy as np
 import torch
@@ -185,7 +187,8 @@ def _batchnorm(name, facts, expected):
     if not expected["marker called"]:
         if facts["marker called"]:
             return False, f"{name} must not use BatchNorm"
-        return not any(facts["normalised"]), f"{name} normalises the input of a Linear layer: it must not use batch norm"
+        return (not any(facts["normalised"]),
+                f"{name} normalises the input of a Linear layer: it must not use batch norm")
     if not facts["marker called"]:
         return False, f"{name} must apply your BatchNorm (the class of Q2A) to its hidden layers"
     if marked[:1] != wanted[:1]:
