@@ -53,6 +53,7 @@ bench: $(READY)
 	$(BIN)/python benchmarks/bench_mnist_loader.py
 	$(BIN)/python benchmarks/bench_suite.py --runs 3
 	$(BIN)/python benchmarks/bench_gradebook.py
+	$(BIN)/python benchmarks/bench_hidden_tests.py
 
 # Full-settings training of every mnist_cnn variant on MNIST and Fashion-MNIST (about half an hour), and the
 # hopfield_memory capacity curve's 50% points (a few minutes).

@@ -21,6 +21,7 @@ from autograder import paths
 
 from autograder.verbs import report
 from corpus_grading import grade_corpus
+from hidden_tests import disagreements, one_torch_thread
 from autograder.grading.config import load_config
 from autograder.analysis.extract import extract
 from autograder.sandbox.loader import load_module
@@ -51,6 +52,7 @@ EXPECTED = {
     "mira_leaky_slope_0_2": ("ok", 9),
     "noor_learnable_scale_shift": ("ok", 9),
     "paolo_bn_on_inputs": ("partial", 7.25),
+    "ruth_batchnorm_called_in_forward": ("ok", 9),
     "sven_energy_sign": ("partial", 8.5),
     "kofi_syntax_error": ("extraction error (cell 12)", 6),
     "lena_stray_training_code": ("ok", 9),
@@ -92,6 +94,13 @@ ESCAPE_PLACES = (paths.REPO_ROOT, SAMPLES, paths.assignment_dir(ASSIGNMENT), Pat
                  Path("/tmp"), Path("/dev/shm"))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """The probes and checks this module runs in-process use one torch thread, as in the sandbox."""
+    with one_torch_thread():
+        yield
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, course_zygote):
     """(ClassResult, output folder): the samples and the reference graded once, reports written."""
@@ -103,6 +112,10 @@ def graded(tmp_path_factory, course_zygote):
     shutil.copy(paths.source_notebook(ASSIGNMENT), submissions / f"{REFERENCE_ID}.ipynb")
     out = tmp_path_factory.mktemp("graded")
     return grade_corpus(ASSIGNMENT, submissions, out, course_zygote), out
+
+
+def _notebook(student: str) -> Path:
+    return paths.source_notebook(ASSIGNMENT) if student == REFERENCE_ID else SAMPLES / f"{student}.ipynb"
 
 
 @pytest.fixture(scope="module")
@@ -267,7 +280,7 @@ def test_hints_quote_no_numbers():
 # ---- issue 10: fair probes, one mistake one penalty, visible checks that teach, a clean release -------
 
 HONEST_BUT_DIFFERENT = ("dario_correct_functional", "kasia_functional_batch_norm", "leon_torch_where_leaky",
-                        "mira_leaky_slope_0_2", "noor_learnable_scale_shift")
+                        "mira_leaky_slope_0_2", "noor_learnable_scale_shift", "ruth_batchnorm_called_in_forward")
 CHECKS = paths.assignment_dir(ASSIGNMENT) / "checks.py"
 ORDER_CHECK = "batchnorm_after_the_activation_in_bnnet_only"
 
@@ -281,7 +294,8 @@ def _sample_module(student: str):
 
 
 def test_honest_solutions_written_differently_get_full_marks(students):
-    """functional batch_norm, torch.where, a slope of 0.2, a learnable scale and shift, W.T @ v."""
+    """functional batch_norm, torch.where, a slope of 0.2, a learnable scale and shift, W.T @ v, a
+    BatchNorm made in forward."""
     for name in HONEST_BUT_DIFFERENT:
         assert (students[name].status_text, students[name].total, _lost(students[name])) == ("ok", 9, set()), name
 
@@ -302,14 +316,19 @@ def test_the_visible_check_says_where_batch_norm_goes_without_giving_the_code(re
     expected = _run(CHECKS, reference)[ORDER_CHECK][1]
     for student, words in (("gwen_bn_before_activation", "after its activation"),
                            ("paolo_bn_on_inputs", "raw input"),
-                           ("jonas_normalnet_with_batchnorm", "NormalNet must not use BatchNorm")):
+                           ("jonas_normalnet_with_batchnorm", "NormalNet must not use BatchNorm"),
+                           ("farid_wrong_axis", None), ("kofi_syntax_error", None)):
         spec, result = _run(CHECKS, _sample_module(student))[ORDER_CHECK]
         verdict = judge(spec, result, expected)
+        if words is None:  # a mistake in BatchNorm, or none at all, is Q2A's: the nets' check passes
+            assert verdict.score == 1, (student, verdict.message)
+            continue
         assert verdict.score == 0 and words in verdict.message, (student, verdict.message)
         assert "nn." not in verdict.message and "BatchNorm()" not in verdict.message
+    references = _run(CHECKS, reference)
     for student in HONEST_BUT_DIFFERENT:
         for name, (spec, result) in _run(CHECKS, _sample_module(student)).items():
-            assert judge(spec, result, _run(CHECKS, reference)[name][1]).score == 1, (student, name)
+            assert judge(spec, result, references[name][1]).score == 1, (student, name)
 
 
 def test_the_release_gives_no_answer_away_and_lets_students_edit_the_imports():
@@ -342,3 +361,51 @@ def test_the_rubrics_are_in_the_source_only_and_a_copied_rubric_is_refused():
     assert find_leaks(source, released) == []
     released.cells[0].source += "\n\n" + rubrics["q2c_answer"]
     assert [leak.what for leak in find_leaks(source, released)] == ["model answer"]
+
+
+# ---- one authority: the notebook's hidden tests agree with the probes -------------------------------
+
+def test_the_notebook_test_cells_agree_with_the_probes_on_every_sample(graded):
+    """Every test cell with hidden tests (Q1c, Q2A, Q2C-nets), run on each sample that ended cleanly
+    and is not hostile, passes exactly when the probes give its question full marks: farid's wrong
+    BatchNorm and kofi's missing one cost Q2A only, in the test cells too."""
+    found, run = disagreements(ASSIGNMENT, graded[0].students, _notebook, never_here=HONEST_TWIN)
+    assert found == []
+    assert {"farid_wrong_axis", "kofi_syntax_error", "gwen_bn_before_activation", "adam_invalid_json",
+            "chloe_untouched", REFERENCE_ID} <= set(run)
+    assert not set(run) & set(HONEST_TWIN)
+
+
+def test_a_test_cell_that_disagrees_with_the_probes_is_reported(students):
+    """The comparison can fail: a cell that always fails disagrees on full marks, one that always
+    passes on partial marks."""
+    pair = [students["amelia_correct_torch"], students["dmitri_unbiased_variance"]]
+    assert disagreements(ASSIGNMENT, pair, _notebook, cells={"Q2A": "assert False"})[0] == [
+        "amelia_correct_torch Q2A: probes give full marks, the test cell fails"]
+    assert disagreements(ASSIGNMENT, pair, _notebook, cells={"Q2A": "pass"})[0] == [
+        "dmitri_unbiased_variance Q2A: probes give partial marks, the test cell passes"]
+
+
+def test_notebook_probes_use_the_notebook_globals_themselves():
+    """The grader's BatchNorm reaches a notebook's nets through its globals, and is taken away after:
+    farid's wrong BatchNorm costs nothing in Q2C-nets, here as in the sandbox."""
+    from autograder.grading import notebook_probes
+    farid = vars(_sample_module("farid_wrong_axis"))
+    own = farid["BatchNorm"]
+    assert {name: v.score for name, v in notebook_probes.probe_verdicts(ASSIGNMENT, "Q2C-nets", farid).items()} == \
+        {name: 1.0 for name in ("nets_set_a_loss", "nets_learn_with_nnbase", "nets_linear_layers_and_batchnorm_places",
+                                "nets_activation_leaks", "nets_follow_their_arguments")}
+    assert farid["BatchNorm"] is own
+    with pytest.raises(ValueError, match="no probe of question 'Q9'"):
+        notebook_probes.probe_verdicts(ASSIGNMENT, "Q9", farid)
+
+
+def test_an_euler_step_that_changes_u_in_place_loses_only_that_item():
+    from autograder.grading import notebook_probes
+    namespace = {"np": np}
+    exec("def energy(W, b, v):\n    return float(-0.5 * v @ W @ v + b @ v)\n\n"
+         "def euler_step(W, b, u, dt):\n    u += dt * (W @ np.tanh(u) - b)\n    return u\n", namespace)
+    verdicts = notebook_probes.probe_verdicts(ASSIGNMENT, "Q1c", namespace)
+    assert verdicts["energy_matches_reference"].score == 1
+    assert verdicts["euler_step_matches_reference"].score == pytest.approx(0.8)
+    assert "not changed in place" in verdicts["euler_step_matches_reference"].message

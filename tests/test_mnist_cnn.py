@@ -20,6 +20,7 @@ from autograder.grading import grade
 from autograder import paths
 from assignment_modules import load_file, notebook_marks
 from corpus_grading import expected_grades, grade_corpus
+from hidden_tests import disagreements, one_torch_thread
 from autograder.grading.config import load_config
 from autograder.analysis.extract import extract
 from autograder.sandbox.loader import load_module
@@ -29,6 +30,13 @@ from autograder.grading.probes import judge, probe_functions
 ASSIGNMENT = "mnist_cnn"
 FOLDER = paths.assignment_dir(ASSIGNMENT)
 SAMPLES = paths.REPO_ROOT / "examples" / "submissions" / ASSIGNMENT
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """The probes and checks this module runs in-process use one torch thread, as in the sandbox."""
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -206,6 +214,14 @@ def test_usable_settings_have_no_problem(probes, reference):
 def graded(tmp_path_factory, course_zygote):
     result = grade_corpus(ASSIGNMENT, SAMPLES, tmp_path_factory.mktemp("graded"), course_zygote)
     return {student.student: student for student in result.students}
+
+
+def test_the_notebook_test_cells_agree_with_the_probes_on_every_sample(graded):
+    """Every test cell with hidden tests, run on each sample here, passes exactly when the probes
+    give its question full marks (tests/hidden_tests.py)."""
+    found, run = disagreements(ASSIGNMENT, graded.values(), lambda student: SAMPLES / f"{student}.ipynb")
+    assert found == []
+    assert set(run) == set(graded)  # no mnist_cnn sample is hostile or runaway
 
 
 def test_every_sample_notebook_is_in_the_expected_table():

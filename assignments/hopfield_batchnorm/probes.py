@@ -7,7 +7,9 @@ One mistake should cost one probe: each probe is built so that the other common 
 
 Q1c, energy and euler_step (1 point): the energy (1) and one Euler step, compared with the
 reference's on weights that are symmetric with a zero diagonal (where every correct form of the
-answer to Q1(a), W v, W^T v or their average, gives the same step), several sizes and step lengths.
+answer to Q1(a), W v, W^T v or their average, gives the same step), several sizes and step lengths;
+and, as the notebook asks and its visible check tests, euler_step leaves the currents it is given
+unchanged (one item of five of its probe).
 
 Q2A, BatchNorm (3 points):
 - each node of the output is an increasing affine function of that node's input, with mean 0 and
@@ -120,7 +122,7 @@ def energy_matches_reference(module, rng):
 
 @probe("Q1c", points=0.5, compare=allclose(rtol=1e-6, atol=1e-9),
        hint="euler_step(W, b, u, dt) should return u plus dt times your answer to Q1(a) evaluated at v = tanh(u), "
-            "an array of the shape of u.")
+            "an array of the shape of u, and leave u itself unchanged.")
 def euler_step_matches_reference(module, rng):
     values = {}
     for neurons, step in ((3, 0.01), (8, 0.1), (20, 0.5)):
@@ -131,6 +133,7 @@ def euler_step_matches_reference(module, rng):
     weights, biases = _hopfield_network(rng, 5)
     currents = np.array([6.0, -6.0, 0.0, 0.3, -40.0])
     values["saturated neurons"] = _number_or_array(module.euler_step(weights, biases, currents, 0.05))
+    values["the currents given, after the step (the notebook says: not changed in place)"] = currents
     return values
 
 

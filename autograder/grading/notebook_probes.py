@@ -59,16 +59,32 @@ def _result(function, module) -> dict:
     return {"value": value}
 
 
+class _Namespace:
+    """A notebook's globals seen as a module: attributes and ``vars()`` are the dict itself, so a
+    probe that puts a name into ``vars(module)`` (the grader's own ``BatchNorm`` while it probes the
+    networks) changes what the notebook's own functions and classes see, as in the sandbox."""
+
+    def __init__(self, namespace: dict):
+        self.__dict__ = namespace
+
+
+@functools.lru_cache(maxsize=None)
+def _reference_result(assignment: str, name: str) -> dict:
+    """The reference's value of one probe, computed once per process."""
+    function = probe_functions(vars(_probes_module(assignment)))[name]
+    return _result(function, _reference(assignment))
+
+
 def probe_verdicts(assignment: str, question: str, namespace) -> dict[str, Verdict]:
     """{probe name: verdict} for every probe of `question`, on `namespace` (a dict such as a
-    notebook's ``globals()``, or a module), judged against the reference."""
-    student = types.SimpleNamespace(**namespace) if isinstance(namespace, dict) else namespace
+    notebook's ``globals()``, used as it is, not copied; or a module), judged against the reference."""
+    student = _Namespace(namespace) if isinstance(namespace, dict) else namespace
     functions = {name: function for name, function in probe_functions(vars(_probes_module(assignment))).items()
                  if function.__autograder_probe__.question == question}
     if not functions:
         raise ValueError(f"{assignment} has no probe of question {question!r}")
     return {name: judge(function.__autograder_probe__, _result(function, student),
-                        _result(function, _reference(assignment)))
+                        _reference_result(assignment, name))
             for name, function in functions.items()}
 
 

@@ -4,11 +4,14 @@ They repeat the assertions of the notebook's read-only test cells, with the same
 more: energy against equation (1) on one network and euler_step's shape, its step of length 0, its
 linearity in dt and one small step that lowers the energy; BatchNorm's output type, shape, per-node
 mean and variance on one batch; for both networks the base class, a loss function, the output
-shape and the Linear layers; batch norm in BNNet and not in NormalNet, and in BNNet what reaches
-each Linear layer after the first normalised (batch norm after the activation), the input not. The hidden probes (probes.py) go further; passing these is necessary,
-not sufficient. Points per question add up to the question's autograded points, so the preview is
-on the same scale as the grade. As with every probe, each fact is judged against the same fact of
-the reference solution (`check(fn)` calls `fn(student_value, reference_value)`).
+shape and the Linear layers; and where batch norm sits, found with a marker layer in place of the
+student's BatchNorm, so that a mistake in Q2A does not show here (the probes of the networks use
+the grader's BatchNorm for the same reason): in BNNet right before every Linear layer after the
+first (after the activation), not on the input; in NormalNet nowhere, and no other normalisation
+either. The hidden probes (probes.py) go further; passing these is necessary, not sufficient.
+Points per question add up to the question's autograded points, so the preview is on the same
+scale as the grade. As with every probe, each fact is judged against the same fact of the
+reference solution (`check(fn)` calls `fn(student_value, reference_value)`).
 """
 import numpy as np
 import torch
@@ -82,25 +85,66 @@ def batchnorm_visible_checks(module, rng):
     return {"output": output, "is a tensor": isinstance(output, torch.Tensor)}
 
 
+MARK = -1000.0
+
+
+def _marker_layer(calls: list):
+    """What the name BatchNorm stands for while the networks are checked, as in the notebook's test
+    cell: a layer that notes each call in `calls` and turns every value it is given into MARK, so
+    what reaches each Linear layer shows where batch norm sits, whatever the student's BatchNorm
+    computes (Q2A is checked on its own). Made here, not at the top: the grading process reads
+    this file without torch."""
+    class MarkerLayer(nn.Module):
+        def __init__(self, eps=1e-5):
+            super().__init__()
+
+        def forward(self, x):
+            calls.append(list(x.shape))
+            return torch.full_like(x, MARK)
+    return MarkerLayer
+
+
 def _facts(module) -> dict:
-    """What the notebook's test cell asserts about each net, as plain values."""
+    """What the notebook's test cell asserts about each net, as plain values, with the marker layer
+    in place of the module's BatchNorm (the student's again afterwards)."""
+    namespace = vars(module)
+    missing = object()
+    own = namespace.get("BatchNorm", missing)
+    calls = []
+    namespace["BatchNorm"] = _marker_layer(calls)
+    try:
+        return _facts_of_nets(module, calls)
+    finally:
+        if own is missing:
+            del namespace["BatchNorm"]
+        else:
+            namespace["BatchNorm"] = own
+
+
+def _facts_of_nets(module, calls: list) -> dict:
     facts = {}
     for name in ("NormalNet", "BNNet"):
         net = getattr(module, name)(**NET_ARGUMENTS)
         linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+        calls.clear()
+        reaching = _reaching(net, linears)
+        marker_called = bool(calls)
         facts[name] = {
             "NNBase": isinstance(net, utils.NNBase),
             "loss_fcn": getattr(net, "loss_fcn", None) is not None,
             "shape": list(net(torch.randn(32, 4, generator=torch.Generator().manual_seed(0))).shape),
             "linear shapes": [list(m.weight.shape) for m in linears],
-            "normalised": _normalised_inputs(net, linears),
-            "BatchNorm": any(isinstance(m, module.BatchNorm) for m in getattr(module, name)().modules()),
+            "marker called": marker_called,
+            "marked": [bool((x == MARK).all()) for x in reaching],
+            # mean 0, and variance at most 1 (eps makes it a little less, much less for a node that barely varies)
+            "normalised": [bool(x.mean(dim=0).abs().max() < 1e-4 and x.var(dim=0, unbiased=False).max() < 1.001)
+                           for x in reaching],
         }
     return facts
 
 
-def _normalised_inputs(net, linears) -> list[bool]:
-    """For each Linear layer, whether what reaches it has mean 0 and variance 1 per node over a batch."""
+def _reaching(net, linears) -> list:
+    """What reaches each Linear layer on one batch."""
     reaching = []
     hooks = [m.register_forward_pre_hook(lambda layer, args: reaching.append(args[0].detach())) for m in linears]
     try:
@@ -108,9 +152,7 @@ def _normalised_inputs(net, linears) -> list[bool]:
     finally:
         for hook in hooks:
             hook.remove()
-    # mean 0, and variance at most 1 (eps makes it a little less, and much less for a node that barely varies)
-    return [bool(x.mean(dim=0).abs().max() < 1e-4 and x.var(dim=0, unbiased=False).max() < 1.001)
-            for x in reaching]
+    return reaching
 
 
 def _nets_check(assertion):
@@ -141,16 +183,19 @@ def _layers(name, facts, expected):
 
 
 def _batchnorm(name, facts, expected):
-    if facts["BatchNorm"] != expected["BatchNorm"]:
-        return False, f"{name} {'must use your BatchNorm' if expected['BatchNorm'] else 'must not use BatchNorm'}"
-    normalised, wanted = facts["normalised"], expected["normalised"]
-    if not any(wanted):
-        return not any(normalised), f"{name} normalises the input of a Linear layer: it must not use batch norm"
-    if normalised[:1] != wanted[:1]:
+    marked, wanted = facts["marked"], expected["marked"]
+    if not expected["marker called"]:
+        if facts["marker called"]:
+            return False, f"{name} must not use BatchNorm"
+        return (not any(facts["normalised"]),
+                f"{name} normalises the input of a Linear layer: it must not use batch norm")
+    if not facts["marker called"]:
+        return False, f"{name} must apply your BatchNorm (the class of Q2A) to its hidden layers"
+    if marked[:1] != wanted[:1]:
         return False, f"{name} normalises its raw input: batch norm belongs to the hidden layers only"
-    return normalised == wanted, (
-        f"in {name}, the values reaching every Linear layer after the first should have mean 0 and variance 1 "
-        "per node over the batch: BatchNorm must be the last step of each hidden layer, after its activation")
+    return marked == wanted, (
+        f"in {name}, BatchNorm must be the last step of each hidden layer, after its activation and right "
+        "before the next Linear layer")
 
 
 @probe("Q2C-nets", points=1, compare=_nets_check(_derived))
