@@ -8,7 +8,6 @@ course repository and in an old grading output inside it. No report may contain 
 the hidden probes or of the reference solution.
 """
 import hashlib
-import json
 import os
 import re
 import secrets

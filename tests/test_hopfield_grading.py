@@ -19,7 +19,6 @@ from autograder.grading import grade
 
 from autograder import paths
 
-from autograder.verbs import report
 from corpus_grading import grade_corpus
 from hidden_tests import disagreements, one_torch_thread
 from autograder.grading.config import load_config

@@ -6,7 +6,6 @@ to it. Probes are also run in this process on small hand-made networks, to pin d
 observe of a model's behaviour.
 """
 import functools
-import re
 import tomllib
 
 import nbformat
@@ -15,7 +14,6 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.grading import grade
 
 from autograder import paths
 from assignment_modules import load_file, notebook_marks

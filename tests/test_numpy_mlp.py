@@ -6,7 +6,6 @@ real grader, in a zygote built from the assignment's [sandbox] table (NumPy, mat
 preloaded, torch blocked); each student's status and score are checked against the table, and each
 mistake against the probes it must cost.
 """
-import dataclasses
 import re
 import subprocess
 import sys

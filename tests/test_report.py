@@ -122,7 +122,7 @@ def test_class_table(graded):
     assert table[0].split() == ["student", "score", "status"]
     assert table[2].split() == ["alice", "5/5", "ok"]
     assert table[3].split() == ["bob", "3/5", "partial"]
-    assert table[4].split() == ["carol", "2/5", "extraction", "error", f"(cell", f"{COUNTER_CELL})"]
+    assert table[4].split() == ["carol", "2/5", "extraction", "error", "(cell", f"{COUNTER_CELL})"]
     text = "\n".join(table)
     assert "4 submissions: 1 ok, 1 partial, 1 exception in probe, 1 extraction error." in text
     assert "Still to grade by hand: Q3 (2 points, 4 of 4 unmarked)." in text

@@ -139,7 +139,6 @@ def markdown_html(text: str, attachments: dict | None = None) -> markupsafe.Mark
     """A Markdown cell as safe HTML (see the module's docstring): math left in `\\(...\\)` and
     `$$...$$` for MathJax, `attachment:` images from the cell's own attachments."""
     import bleach  # imported here: only the marking page pays for it
-    import mistune
 
     def attached(match: re.Match) -> str:
         bundle = (attachments or {}).get(match[1])
