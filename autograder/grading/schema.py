@@ -96,6 +96,16 @@ class Question(_Table):
                                                "this question add up to it.")
     manual: Flag = Field(False, description="Graded by hand (a derivation, a plot): no probe may "
                                             "name it, and reports list it as needing manual grading.")
+    cells: Annotated[list[Text], Field(min_length=1), Kind("a list of nbgrader grade ids")] | None = Field(
+        None, description="Its graded cells in the notebook, by nbgrader grade id: the autograded tests cells of "
+                          "an autograded question, the manually graded answers of a manual one. Their nbgrader "
+                          "points add up to `points`; `release` and `validate` check it.",
+        json_schema_extra={"absent": "the id: one graded cell whose grade id is the question's id"})
+
+    @property
+    def grade_ids(self) -> tuple[str, ...]:
+        """The grade ids of the question's graded cells in the notebook."""
+        return tuple(self.cells) if self.cells else (self.id,)
 
     @model_validator(mode="before")
     @classmethod

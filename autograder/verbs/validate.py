@@ -5,6 +5,9 @@ where a student has work to do: every error is a NotImplementedError from an ans
 autograded test cell fails on the stubs (a test that passes on an empty answer tests nothing),
 which is what ``nbgrader validate --invert`` asks of a release.
 
+Before running anything, the source notebook's graded cells and their points are held to
+grading.toml (`autograder.grading.marks`), which must exist.
+
 Only error outputs count: warnings that numpy, torch or tqdm print on stderr are not failures.
 """
 import os
@@ -14,6 +17,8 @@ from pathlib import Path
 from nbclient import NotebookClient
 
 from autograder import paths
+from autograder.grading import marks
+from autograder.grading.config import ConfigError, config_file, load_config
 from autograder.analysis.quick_nbformat import nbformat
 
 CELL_TIMEOUT_SECONDS = 600
@@ -83,7 +88,25 @@ def validate_release(notebook_path: Path, fast: bool = True, root: Path = paths.
     return ValidationResult(notebook_path, problems)
 
 
+def marks_problems(assignment: str, root: Path = paths.REPO_ROOT) -> list[str]:
+    """The source notebook against grading.toml (`autograder.grading.marks`): a missing or broken
+    grading.toml, graded cells it does not know, points that disagree."""
+    toml = config_file(assignment, root)
+    shown = toml.relative_to(root) if toml.is_relative_to(root) else toml
+    if not toml.is_file():
+        return [f"source: {marks.missing_config(str(shown))}"]
+    try:
+        config = load_config(assignment, root, probes=False)
+    except ConfigError as error:
+        return [f"source: {error}"]
+    nb = nbformat.read(paths.source_notebook(assignment, root), as_version=4)
+    return [f"source {problem}" if problem.startswith("cell") else f"source: {problem}"
+            for problem in marks.problems(config, nb)]
+
+
 def validate(assignment: str, fast: bool = True, root: Path = paths.REPO_ROOT) -> list[ValidationResult]:
-    """Validate the source notebook and the committed release of one assignment."""
-    return [validate_source(paths.source_notebook(assignment, root), fast, root),
-            validate_release(paths.release_notebook(assignment, root), fast, root)]
+    """Validate the source notebook (its marks against grading.toml first) and the committed release
+    of one assignment."""
+    source = validate_source(paths.source_notebook(assignment, root), fast, root)
+    source.problems[:0] = marks_problems(assignment, root)
+    return [source, validate_release(paths.release_notebook(assignment, root), fast, root)]
