@@ -17,6 +17,7 @@ from pathlib import Path
 from nbclient import NotebookClient
 
 from autograder import paths
+from autograder.analysis.outputs import collapse_progress
 from autograder.grading import marks
 from autograder.grading.config import ConfigError, config_file, load_config
 from autograder.analysis.quick_nbformat import nbformat
@@ -52,7 +53,8 @@ def _is_test_cell(cell) -> bool:
 def execute(notebook_path: Path, fast: bool = True, root: Path = paths.REPO_ROOT):
     """Run a notebook top to bottom in a fresh kernel, in its own folder, without stopping at errors.
 
-    Returns (executed notebook, [CellError]). ``fast`` sets COURSE_FAST=1 for the kernel.
+    Returns (executed notebook, [CellError]), the notebook's progress bars collapsed to their final
+    state (`collapse_progress`). ``fast`` sets COURSE_FAST=1 for the kernel.
     """
     nb = nbformat.read(notebook_path, as_version=4)
     env = {**os.environ, "COURSE_FAST": "1" if fast else "0", "MPLBACKEND": "Agg",
@@ -64,6 +66,7 @@ def execute(notebook_path: Path, fast: bool = True, root: Path = paths.REPO_ROOT
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(notebook_path.parent)}})
     client.execute(env=env)
+    collapse_progress(nb)  # nbclient keeps every redraw of a text progress bar; a reader wants the last
     errors = [CellError(number, output.get("ename", "Error"), output.get("evalue", ""))
               for number, cell in enumerate(nb.cells, start=1) if cell.cell_type == "code"
               for output in cell.get("outputs", []) if output.get("output_type") == "error"]
