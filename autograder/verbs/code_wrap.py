@@ -3,8 +3,9 @@
 A browser wraps a long line of code wherever a character lands at the margin ("Fals" / "e"). The
 PDF's code font and width are fixed (the print template sets them), so the exporter wraps each code
 line itself, before the browser has to: at the last token boundary that fits in `COLUMNS`, with
-the continuation starting under the line's own indentation behind `MARK`. Only a single token
-longer than a whole line (a long string) is cut inside, at a space when it has one.
+the continuation starting under the line's own indentation behind `MARK`; closing punctuation may
+pass the column by two rather than start a line. Only a single token longer than a whole line (a
+long string) is cut inside, at a space when it has one.
 """
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from nbconvert.filters.highlight import Highlight2HTML, _pygments_highlight
 from pygments.formatters import HtmlFormatter
 from pygments.token import Text
 
-COLUMNS = 86  # of the 88 characters of the print template's code font (11 px) that fit on an A4 line
+COLUMNS = 86  # (+ 2 for closing punctuation) of the 88 characters of the print template's code font (11 px) that fit on an A4 line
 MARK = "\u21aa"  # ↪, at the start of each continuation
+# Punctuation that may pass `COLUMNS` by up to `_CLOSER_ROOM` characters rather than start a line.
+_CLOSERS = frozenset({",", ")", "]", "}", ":", ";", "),", "):", "],", "})", "))", "]]", "]:"})
+_CLOSER_ROOM = 2
 # A character no source holds, where a MARK goes; replaced by the marked-up MARK after highlighting.
 _PLACEHOLDER = "\ue000"
 MARK_HTML = f"<span class=\"course-pdf-wrap\">{MARK}</span>"
@@ -37,6 +41,10 @@ def wrap_tokens(tokens, columns: int | None = None):
             if at_line_start and not piece.strip():
                 indent += piece
             at_line_start = at_line_start and not piece.strip()
+            if piece in _CLOSERS and column + len(piece) <= columns + _CLOSER_ROOM:
+                yield kind, piece  # a line never continues with a lone "," or ")"
+                column += len(piece)
+                continue
             while column + len(piece) > columns:
                 prefix = f"{indent[:columns // 2]}{_PLACEHOLDER} "
                 room = columns - column

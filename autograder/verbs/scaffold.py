@@ -191,7 +191,12 @@ def add_question(assignment: str, question_id: str, points: float, *, root: Path
     _parsed(toml, new_toml)  # refuses, before anything is written, what load_config would refuse
 
     nb = nbformat.read(notebook_path, as_version=4)
-    nb.cells += _question_cells(question_id, title, points, manual, name, kind, signature)
+    cells = _question_cells(question_id, title, points, manual, name, kind, signature)
+    taken = {cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") for cell in nb.cells}
+    clashes = sorted(taken & {cell.metadata.nbgrader.grade_id for cell in cells})
+    if clashes:
+        raise ScaffoldError(f"{notebook_path}: a cell has the grade id {clashes[0]!r} already; choose another question id")
+    nb.cells += cells
     _restate_total(nb, sum(q.points for q in table.questions) + points)
     changed = [notebook_path, toml]
     toml.write_text(new_toml, encoding="utf-8")
