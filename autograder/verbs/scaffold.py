@@ -230,7 +230,8 @@ def _question_toml(question_id, title, points, manual, name, kind, signature) ->
 
 def _question_cells(question_id, title, points, manual, name, kind, signature) -> list:
     marks_text = f"{points:g} mark{'' if points == 1 else 's'}"
-    cells = [_cell("markdown", f"## {question_id}: {title} [{marks_text}]\n\n*(The prompt of {question_id}: what to "
+    heading = question_id if title == question_id else f"{question_id}: {title}"
+    cells = [_cell("markdown", f"## {heading} [{marks_text}]\n\n*(The prompt of {question_id}: what to "
                                f"write{'' if manual else f', naming `{name}` and its parameters'}.)*",
                    f"{question_id}_prompt", locked=True)]
     if manual:
