@@ -79,7 +79,7 @@ MISTAKES = [
      "unknown key 'titel' (known: assignment, title, probes, checks, source, allowed_imports, limits, "
      "questions, names)"),
     ('title = "Counter"', 'titel = "Counter"', "questions[2]",
-     "unknown key 'titel' (known: id, title, points, manual)"),
+     "unknown key 'titel' (known: id, title, points, manual, cells)"),
     ('wall_seconds = 3', 'wall_time = 3', "limits",
      "unknown key 'wall_time' (known: wall_seconds, cpu_seconds, memory_mb, processes, file_size_mb)"),
     ('id = "Q2"', 'id = "Q1"', "questions[2].id", "duplicate question id 'Q1'"),
