@@ -44,6 +44,27 @@ def _validate(args) -> int:
     return 1 if failed else 0
 
 
+def _new(args) -> int:
+    from autograder import paths
+    from autograder.verbs import scaffold
+    for file in scaffold.new_assignment(args.assignment, title=args.title):
+        print(f"wrote {file.relative_to(paths.REPO_ROOT)}")
+    print(f"next: autograder release {args.assignment} && autograder validate {args.assignment}")
+    return 0
+
+
+def _add_question(args) -> int:
+    from autograder import paths
+    from autograder.verbs import scaffold
+    changed = scaffold.add_question(args.assignment, args.question, args.points, title=args.title,
+                                    manual=args.manual, name=args.name, kind=args.kind, signature=args.signature)
+    for file in changed:
+        print(f"changed {file.relative_to(paths.REPO_ROOT)}")
+    print("next: write the prompt, the model solution, the tests"
+          + ("" if args.manual else ", the probe and the visible check") + ", then release and validate")
+    return 0
+
+
 def _extract(args) -> int:
     from autograder.analysis import extract
     output = args.output or args.notebook.with_suffix(".py")
@@ -170,6 +191,24 @@ def build_parser() -> argparse.ArgumentParser:
     verb.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     verb.add_argument("--full", action="store_true", help="real data, epochs and trials (default: COURSE_FAST=1)")
     verb.set_defaults(run=_validate)
+
+    verb = verbs.add_parser("new", help="scaffold a minimal working assignment: source notebook, grading.toml, "
+                                         "one probe, one visible check")
+    verb.add_argument("assignment")
+    verb.add_argument("--title", help="the assignment's title (default: from its name)")
+    verb.set_defaults(run=_new)
+
+    verb = verbs.add_parser("add-question", help="append a question to an assignment, with its nbgrader cells, "
+                                                  "grading.toml table, probe and visible check")
+    verb.add_argument("assignment")
+    verb.add_argument("question", help="the question's id, such as Q3")
+    verb.add_argument("--points", type=float, required=True, help="its marks")
+    verb.add_argument("--title", help="what the reports and the prompt's heading call it (default: the id)")
+    verb.add_argument("--manual", action="store_true", help="graded by hand: a Markdown answer cell, no probe")
+    verb.add_argument("--name", help="the function or class the grader needs from the answer")
+    verb.add_argument("--kind", choices=("function", "class"), default="function", help="what --name is")
+    verb.add_argument("--signature", help='its parameters, such as "(x, eps=1e-5)"')
+    verb.set_defaults(run=_add_question)
 
     verb = verbs.add_parser("extract", help="extract a notebook's definitions into a module, with a report")
     verb.add_argument("notebook", type=Path)

@@ -8,7 +8,7 @@ import nbformat
 import nbformat.v4 as v4
 import pytest
 
-from autograder.grading import grade
+from autograder.grading import grade, marks
 
 from autograder import paths
 from autograder.grading.config import ConfigError, load_config
@@ -85,11 +85,13 @@ def test_the_error_shown_is_the_one_load_config_gives(tmp_path):
 # ---- the worked example ---------------------------------------------------------------------------
 
 def notebook_cell(where: str, language: str, text: str):
-    """A cell of the kind `where` names: "notebook cell, <nbgrader cell type>[, <n> points]"."""
-    _, cell_type, *points = where.split(", ")
+    """A cell of the kind `where` names: "notebook cell, <nbgrader cell type>[, <n> points, grade id <id>]"."""
+    _, cell_type, *details = where.split(", ")
+    points = next((int(detail.split()[0]) for detail in details if detail.endswith(" points")), None)
+    grade_id = next((detail.removeprefix("grade id ") for detail in details if detail.startswith("grade id ")),
+                    re.sub(r"\W+", "_", cell_type.lower()))
     cell = v4.new_markdown_cell(text) if language == "markdown" else v4.new_code_cell(text.rstrip("\n"))
-    return nbgrader_cell(cell, re.sub(r"\W+", "_", cell_type.lower()), points=int(points[0].split()[0]) if points else None,
-                         **CELL_TYPES[cell_type])
+    return nbgrader_cell(cell, grade_id, points=points, **CELL_TYPES[cell_type])
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +118,7 @@ def zygote():
 def test_the_example_has_every_part():
     assert sorted(where for where, _, _ in EXAMPLE.findall(GUIDE)) == [
         "add to checks.py", "add to grading.toml", "add to probes.py", "notebook cell, Autograded answer",
-        "notebook cell, Autograded tests, 3 points", "notebook cell, Read-only"]
+        "notebook cell, Autograded tests, 3 points, grade id Q3", "notebook cell, Read-only"]
 
 
 def test_the_example_loads_and_its_notebook_follows_the_rules(course):
@@ -125,6 +127,7 @@ def test_the_example_loads_and_its_notebook_follows_the_rules(course):
     assert [spec.name for spec in config.probes_of("Q3")] == ["sigmoid_of_ordinary_numbers", "sigmoid_of_large_numbers"]
     assert [spec.name for spec in config.visible_checks().probes_of("Q3")] == ["sigmoid_of_small_numbers"]
     nb = source_notebook(course)
+    assert marks.problems(config, nb) == []  # the new tests cell belongs to Q3 and carries its points
     assert check_rules(nb, list(config.allowed_imports)) == []
     assert required_name_problems(extract(nb), nb, config.names) == []
 

@@ -15,6 +15,9 @@ import matplotlib
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from tqdm import tqdm
+
+from autograder.verbs import export
 
 from autograder.verbs.export import (
     ExportError,
@@ -156,7 +159,7 @@ def test_math_is_typeset_not_printed_as_tex(exported):
 
 
 def test_long_code_line_wraps_instead_of_being_cut(exported):
-    text = squeeze(pdf_text(exported.pdf))
+    text = squeeze(pdf_text(exported.pdf).replace("\u21aa", ""))  # without the continuation marks
     assert LONG_LINE_END in text
     assert squeeze(LONG_LINE) in text
 
@@ -209,7 +212,7 @@ def test_unrun_and_failed_cells_still_export_with_a_warning(tmp_path, caplog):
     saved = half_run_notebook()
     del saved["metadata"]  # a gap the reader repairs, with a note that becomes a warning
     notebook.write_text(json.dumps(saved))
-    with caplog.at_level(logging.WARNING, logger="autograder.verbs.export"):
+    with caplog.at_level(logging.WARNING):
         result = export_pdf(notebook)
     assert result.pdf.is_file()
     assert result.unexecuted_cells == (3, 7)
@@ -218,7 +221,8 @@ def test_unrun_and_failed_cells_still_export_with_a_warning(tmp_path, caplog):
     assert any("cell 5 shows an error" in w for w in result.warnings)
     assert any(str(notebook) in w for w in result.warnings)
     assert len(result.warnings) == 3
-    assert {r.getMessage().split(": ", 1)[1] for r in caplog.records} == set(result.warnings)
+    # The warnings are returned, never logged too: `autograder pdf` prints each one once.
+    assert [r for r in caplog.records if r.name.startswith("autograder")] == []
     # With no heading and no author, both come from the file name.
     assert result.title == result.student_name == "hopfield_batchnorm_jsmith"
     text = pdf_text(result.pdf)
@@ -262,15 +266,37 @@ def test_missing_chromium_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ExportError, match=r"needs the Chromium browser.*install-system-deps\.sh"):
         export_pdf(notebook)
+    monkeypatch.setattr(export, "IN_COURSE_REPOSITORY", False)  # a student with the wheel
+    with pytest.raises(ExportError, match=r"needs the Chromium browser.*`sudo apt install chromium`") as raised:
+        export_pdf(notebook)
+    assert "make" not in str(raised.value)
     assert not (tmp_path / "nb.pdf").exists()
 
 
 def test_missing_mathjax_is_a_clear_error(tmp_path, monkeypatch):
     notebook = write(math_plot_notebook(), tmp_path / "nb.ipynb")
     monkeypatch.setenv("COURSE_MATHJAX", str(tmp_path / "tex-svg-full.js"))
+    with pytest.raises(ExportError, match=r"COURSE_MATHJAX points to .*tex-svg-full.js, which is not a file"):
+        export_pdf(notebook)
+    monkeypatch.delenv("COURSE_MATHJAX")
+    monkeypatch.setattr(export, "mathjax_candidates", lambda: [tmp_path / "nowhere" / "tex-svg-full.js"])
     with pytest.raises(ExportError, match=r"needs MathJax 3.*`make`.*install-system-deps\.sh"):
         export_pdf(notebook)
+    monkeypatch.setattr(export, "IN_COURSE_REPOSITORY", False)  # a student with the wheel
+    with pytest.raises(ExportError, match=r"needs MathJax 3.*`cd ~ && npm install mathjax@3`") as raised:
+        export_pdf(notebook)
+    assert "make" not in str(raised.value) and "site-packages" not in str(raised.value)
     assert not (tmp_path / "nb.pdf").exists()
+
+
+def test_mathjax_installed_in_the_home_folder_is_found(tmp_path, monkeypatch):
+    bundle = tmp_path / export.MATHJAX_BUNDLE
+    bundle.parent.mkdir(parents=True)
+    bundle.write_text("// MathJax")
+    monkeypatch.delenv("COURSE_MATHJAX", raising=False)
+    monkeypatch.setattr(export, "MATHJAX_IN_REPO", tmp_path / "no-deps" / "tex-svg-full.js")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert export.find_mathjax() == bundle
 
 
 def test_math_left_untypeset_is_reported(tmp_path, monkeypatch):
@@ -348,6 +374,9 @@ def _name_cell(source: str, grade_id: str = "student_name"):
         ("**Name:** *(your name)*\n\n**Student ID:** 20871234", "20871234"),
         ("**Name:** *(your name)*\n\n**Student ID:** *(your ID)*", None),
         ("**Name:**\n\n**Student ID:**", None),
+        ("Name: Ada Lovelace\nstudent id: 20871234", "Ada Lovelace (20871234)"),
+        ("**Name**: Ada Lovelace", "Ada Lovelace"),
+        ("Ada Lovelace, 20871234", "Ada Lovelace, 20871234"),
     ],
 )
 def test_student_name_from_the_name_field(source, expected):
@@ -375,3 +404,100 @@ def test_unreadable_notebook_is_a_clear_error(tmp_path):
     with pytest.raises(NotebookError, match="broken.ipynb: it is not valid JSON"):
         export_pdf(broken)
     assert not (tmp_path / "broken.pdf").exists()
+
+
+# ---- progress bars, wrapping, tables and page breaks, on paper ------------------------------------
+
+IDENTIFIERS = ["training_history", "train_network", "network_configuration", "configuration_dictionary",
+               "batch_size", "batch_size_for_training", "learning_rate", "initial_learning_rate",
+               "use_validation_split", "False", "shuffle_every_epoch", "True", "random_seed_for_shuffling",
+               "SEED_FOR_REPEATABLE_EXPERIMENTS"]
+# 200 characters of keyword arguments: the line a browser cut as "Fals e" and "batch _size".
+IDENTIFIER_LINE = (f"{IDENTIFIERS[0]} = {IDENTIFIERS[1]}(" + ", ".join(
+    f"{key}={value}" for key, value in zip(IDENTIFIERS[2::2], IDENTIFIERS[3::2])) + ")")
+TABLE_COLUMNS = ["epoch", "training loss", "test accuracy"]
+TABLE_ROWS = [(1, "0.4123", "91.20%"), (2, "0.2051", "94.75%")]
+LONG_CELL_LINES = [f"step_{number:02d} = step_{max(number - 1, 0):02d} + {number}" for number in range(70)]
+
+
+def tqdm_outputs(seconds: int = 6, per_second: int = 10) -> list:
+    """A tqdm loop of `seconds` as nbclient saves it: each redraw its own stderr output, then the
+    newline of the bar's close, then what the cell printed."""
+    steps = seconds * per_second
+    redraws = [new_output("stream", name="stderr",
+                          text="\r" + tqdm.format_meter(n, steps, n / per_second, prefix="training"))
+               for n in range(steps + 1)]
+    return redraws + [new_output("stream", name="stderr", text="\n"),
+                      new_output("stream", name="stdout", text="trained\n")]
+
+
+def progress_table_notebook() -> nbformat.NotebookNode:
+    return new_notebook(cells=[
+        new_markdown_cell("# Progress, wrapping and tables\n\nA cell whose progress bar redrew 60 times."),
+        new_code_cell("for step in tqdm(range(60), desc='training'):\n    time.sleep(0.1)\nprint('trained')",
+                      execution_count=1, outputs=tqdm_outputs()),
+        new_code_cell(IDENTIFIER_LINE, execution_count=2),
+        new_code_cell("print_history('MLP', settings, history)", execution_count=3, outputs=[
+            new_output("stream", name="stdout", text="MLP: lr=0.1\n"),
+            # what utils.show_table displays (tests/test_utils.py checks that it does)
+            new_output("display_data", data={"text/markdown": TABLE_MARKDOWN, "text/plain": TABLE_MARKDOWN})]),
+        new_markdown_cell("A long cell follows: it starts on this page and continues on the next.\n\n"
+                          + "Some words to fill the page. " * 25),
+        new_code_cell("\n".join(LONG_CELL_LINES), execution_count=4),
+    ])
+
+
+TABLE_MARKDOWN = "| epoch | training loss | test accuracy |\n| ---: | ---: | ---: |\n" + "\n".join(
+    "| " + " | ".join(map(str, row)) + " |" for row in TABLE_ROWS)
+
+
+@pytest.fixture(scope="module")
+def progress_pdf(tmp_path_factory):
+    """The notebook above exported once; every page kept as tests/artifacts/progress_page-N.png."""
+    folder = tmp_path_factory.mktemp("progress")
+    result = export_pdf(write(progress_table_notebook(), folder / "progress.ipynb"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    for old in ARTIFACTS.glob("progress_page*.png"):
+        old.unlink()
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(result.pdf), str(ARTIFACTS / "progress_page")], check=True)
+    pages = subprocess.run(["pdfinfo", str(result.pdf)], check=True, capture_output=True, text=True).stdout
+    count = int(re.search(r"Pages:\s+(\d+)", pages).group(1))
+    return result, [pdf_text(result.pdf, "-layout", "-f", str(n), "-l", str(n)) for n in range(1, count + 1)]
+
+
+def test_a_progress_bar_exports_as_its_final_line(progress_pdf):
+    result, pages = progress_pdf
+    text = "\n".join(pages)
+    assert result.warnings == ()
+    bars = [line for line in text.splitlines() if "training:" in line]
+    assert len(bars) == 1 and "60/60" in bars[0] and "100%" in bars[0]
+    assert "trained" in text
+    assert len(list(ARTIFACTS.glob("progress_page*.png"))) == len(pages)
+
+
+def test_a_long_line_wraps_between_tokens_with_a_mark(progress_pdf):
+    _, pages = progress_pdf
+    text = "\n".join(pages)
+    assert len(IDENTIFIER_LINE) >= 200
+    words = re.findall(r"\w+", text)
+    for identifier in IDENTIFIERS:
+        assert identifier in words, f"{identifier} was cut"
+    start = text.index(IDENTIFIERS[0])
+    wrapped = text[start:text.index(IDENTIFIERS[-1], start) + len(IDENTIFIERS[-1])]
+    assert wrapped.count("\n") >= 2 and wrapped.count("\u21aa") == wrapped.count("\n")
+    assert squeeze(wrapped.replace("\u21aa", "")) == squeeze(IDENTIFIER_LINE)[:len(squeeze(wrapped.replace("\u21aa", "")))]
+
+
+def test_a_markdown_table_display_is_a_table(progress_pdf):
+    _, pages = progress_pdf
+    text = "\n".join(pages)
+    assert "---:" not in text and "| epoch" not in text
+    assert re.search(r"epoch\s+training loss\s+test accuracy", text)
+    assert re.search(r"2\s+0\.2051\s+94\.75%", text)
+
+
+def test_a_long_cell_breaks_across_pages(progress_pdf):
+    _, pages = progress_pdf
+    first = next(n for n, page in enumerate(pages) if LONG_CELL_LINES[0].split(" =")[0] in page)
+    last = next(n for n, page in enumerate(pages) if LONG_CELL_LINES[-1].split(" =")[0] in page)
+    assert "A long cell follows" in pages[first] and last == first + 1

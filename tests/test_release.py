@@ -98,9 +98,10 @@ def test_release_refuses_hidden_tests_outside_a_test_cell(tmp_path):
     course = make_course(tmp_path, nb)
     with pytest.raises(release.ReleaseError) as refusal:
         release.release(ASSIGNMENT, course)
-    assert str(refusal.value) == ("nbgrader generate_assignment failed for 'tiny': cell 2 (imports): RuntimeError: "
-                                  "Hidden test region detected in a non-grade cell; please make sure all solution "
-                                  "regions are within 'Autograder tests' cells.")
+    assert str(refusal.value) == ("nbgrader generate_assignment failed for 'tiny': cell 2 (imports, 'import math'): "
+                                  "a ### BEGIN HIDDEN TESTS region in a cell that is not an Autograded tests cell, so "
+                                  "the release would show it; make the cell an Autograded tests cell (View > Cell "
+                                  "Toolbar > Create Assignment), or remove the region")
     assert not paths.release_dir(ASSIGNMENT, course).exists()
 
 
@@ -109,8 +110,8 @@ def test_an_unterminated_solution_region_names_its_cell(tmp_path):
     nb.cells[2].source = nb.cells[2].source.replace("### END SOLUTION", "")
     with pytest.raises(release.ReleaseError) as refusal:
         release.release(ASSIGNMENT, make_course(tmp_path, nb, grading=False))
-    assert str(refusal.value) == ("nbgrader generate_assignment failed for 'tiny': cell 3 (square): RuntimeError: "
-                                  "no end solution statement found")
+    assert str(refusal.value) == ("nbgrader generate_assignment failed for 'tiny': cell 3 (square, 'def square(x):'): "
+                                  "RuntimeError: no end solution statement found")
 
 
 def test_a_notebook_nbgrader_cannot_validate_is_refused_with_the_reason(tmp_path):
@@ -123,15 +124,15 @@ def test_a_notebook_nbgrader_cannot_validate_is_refused_with_the_reason(tmp_path
                                   "(ValidationError: Duplicate grade id: square)")
 
 
-def test_release_leaves_the_course_tree_as_it_was(tmp_path):
-    course = make_course(tmp_path, grading=False)
+def test_release_leaves_the_course_tree_as_it_was(tmp_path, zygote):
+    course = make_course(tmp_path)
     (paths.source_notebook(ASSIGNMENT, course).parent / "data.csv").write_text("x\n1\n")
     before = {path: path.read_bytes() for path in course.rglob("*") if path.is_file()}
-    folder = release.release(ASSIGNMENT, course)
+    folder = release.release(ASSIGNMENT, course, zygote=zygote)
     after = {path: path.read_bytes() for path in course.rglob("*") if path.is_file() and folder not in path.parents}
     assert after == before  # no gradebook, nothing written beside the source
     # nbgrader ships the assignment's other files, as `nbgrader generate_assignment` does
-    assert sorted(path.name for path in folder.iterdir()) == ["data.csv", f"{ASSIGNMENT}.ipynb", "utils.py"]
+    assert sorted(path.name for path in folder.iterdir()) == ["check", "data.csv", f"{ASSIGNMENT}.ipynb", "utils.py"]
 
 
 def test_stale_release_is_noticed(released):
@@ -279,11 +280,6 @@ def test_release_refuses_checks_the_reference_fails(course, zygote):
                                                    "fails on the reference solution: the reference solution failed "
                                                    "probe square_of_three: AttributeError"):
         release.release(ASSIGNMENT, course, zygote=zygote)
-
-
-def test_an_assignment_without_a_grading_folder_is_released_without_a_bundle(tmp_path):
-    folder = release.release(ASSIGNMENT, make_course(tmp_path, grading=False))
-    assert sorted(path.name for path in folder.iterdir()) == [f"{ASSIGNMENT}.ipynb", "utils.py"]
 
 
 def test_unknown_assignment_is_a_clear_error(course):

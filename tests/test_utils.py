@@ -350,3 +350,53 @@ def test_train_measures_test_data_after_every_epoch(digits):
     # per epoch: two training batches, then one evaluation pass over the 60 test images
     assert modes == [True, True, False] * 3
     assert (history["test_loss"][-1], history["test_accuracy"][-1]) == pytest.approx(utils.evaluate(model, small_test))
+
+
+# ---- progress bars and tables ----------------------------------------------------------------------
+
+class FakeDisplay:
+    """IPython's `display` as a kernel runs it: the bundles shown, and the updates of each handle."""
+
+    def __init__(self):
+        self.shown = []
+
+    def __call__(self, bundle, raw=False, display_id=None):
+        self.shown.append([bundle])
+        shown = self.shown[-1]
+
+        class Handle:
+            def update(self, new, raw=False):
+                shown.append(new)
+        return Handle() if display_id else None
+
+
+@pytest.fixture
+def in_a_kernel(monkeypatch):
+    import IPython.display
+    fake = FakeDisplay()
+    monkeypatch.setattr(IPython.display, "display", fake)
+    monkeypatch.setattr(utils, "_kernel_shell", lambda: object())
+    return fake
+
+
+def test_a_bar_in_a_notebook_redraws_one_output_to_its_final_state(in_a_kernel):
+    for _ in utils.progress(range(50), desc="loop", mininterval=0):
+        pass
+    (bar,) = in_a_kernel.shown  # one output, updated in place
+    assert bar[-1]["text/plain"].startswith("loop: 100%") and "50/50" in bar[-1]["text/plain"]
+    assert all("\r" not in update["text/plain"] for update in bar)
+
+
+def test_a_bar_outside_a_notebook_is_tqdms_text_bar(capsys):
+    for _ in utils.progress(range(3), desc="loop"):
+        pass
+    assert "\rloop: 100%" in capsys.readouterr().err
+
+
+def test_a_table_is_displayed_as_markdown_in_a_notebook_and_printed_elsewhere(in_a_kernel, monkeypatch, capsys):
+    utils.show_table(["epoch", "loss"], [(1, "0.5"), (2, "a|b")])
+    table = "| epoch | loss |\n| ---: | ---: |\n| 1 | 0.5 |\n| 2 | a\\|b |"
+    assert in_a_kernel.shown == [[{"text/markdown": table, "text/plain": table}]]
+    monkeypatch.setattr(utils, "_kernel_shell", lambda: None)
+    utils.show_table(["epoch", "loss"], [(1, "0.5"), (2, "a|b")])
+    assert capsys.readouterr().out == table + "\n"

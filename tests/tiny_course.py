@@ -12,6 +12,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder import paths
+from autograder.verbs.scaffold import nbgrader_metadata
 
 ASSIGNMENT = "tiny"
 SOLUTION_LINE = "return x * x  # the square, computed directly"
@@ -32,12 +33,14 @@ memory_mb = 1024
 id = "Q1"
 title = "square"
 points = 2
+cells = ["test_square"]
 
 [[questions]]
 id = "Q2"
 title = "Why squaring is monotone"
 points = 1
 manual = true
+cells = ["why"]
 
 [[names]]
 name = "square"
@@ -70,11 +73,8 @@ MODEL_ANSWER = "Squaring is monotone on the non-negative reals because its deriv
 
 
 def nbgrader_cell(cell, grade_id, solution=False, grade=False, locked=False, points=None):
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
-            "solution": solution, "task": False}
-    if points is not None:
-        meta["points"] = points
-    cell.metadata["nbgrader"] = meta
+    cell.metadata["nbgrader"] = nbgrader_metadata(grade_id, solution=solution, grade=grade, locked=locked,
+                                                  points=points)
     return cell
 
 
@@ -87,7 +87,7 @@ def tiny_notebook():
                   "square", solution=True),
         nbgrader_cell(new_code_cell("assert square(2) == 4\n### BEGIN HIDDEN TESTS\n"
                                 f"{HIDDEN_LINE}\n### END HIDDEN TESTS"),
-                  "test_square", grade=True, locked=True, points=1),
+                  "test_square", grade=True, locked=True, points=2),
         nbgrader_cell(new_markdown_cell("Why is squaring monotone for $x \\ge 0$?"), "prompt", locked=True),
         nbgrader_cell(new_markdown_cell(MODEL_ANSWER), "why", solution=True, grade=True, points=1),
     ])

@@ -21,19 +21,25 @@ from pathlib import Path
 
 from autograder.errors import AutograderError
 from autograder.analysis.notebook import read_notebook
+from autograder.analysis.outputs import collapse_progress
 from autograder.paths import REPO_ROOT
 from autograder.analysis.quick_nbformat import nbformat
 
-log = logging.getLogger(__name__)
 # nbconvert warns that figures lack alt text, which a student exporting a PDF can do nothing about.
 nbconvert_log = logging.getLogger(f"{__name__}.nbconvert")
 nbconvert_log.setLevel(logging.ERROR)
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "course_pdf"
-MATHJAX_IN_REPO = REPO_ROOT / ".deps" / "node_modules" / "mathjax" / "es5" / "tex-svg-full.js"
+MATHJAX_BUNDLE = Path("node_modules", "mathjax", "es5", "tex-svg-full.js")
+MATHJAX_IN_REPO = REPO_ROOT / ".deps" / MATHJAX_BUNDLE
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
+# A course repository (not the wheel a student installed) has the script that installs the tools.
+IN_COURSE_REPOSITORY = (REPO_ROOT / "scripts" / "install-system-deps.sh").is_file()
 INSTALL_HINT = "run `make` or `bash scripts/install-system-deps.sh` in the course repository"
+CHROMIUM_HINT_FOR_STUDENTS = "install it (Debian or Ubuntu: `sudo apt install chromium`)"
+MATHJAX_HINT_FOR_STUDENTS = ("install it once with `cd ~ && npm install mathjax@3` (npm comes with Node.js; "
+                             "Debian or Ubuntu: `sudo apt install npm`), which puts it where the export looks")
 
 # Virtual time only advances while the page is idle, so a generous budget costs no real time;
 # it bounds how long Chromium waits for timers before it decides the page is ready.
@@ -62,7 +68,10 @@ MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", r
 # The name field of a course notebook: a Markdown cell whose nbgrader grade_id is NAME_FIELD_ID,
 # with lines "**Name:** ..." and "**Student ID:** ..."; "*(...)*" is the release's placeholder.
 NAME_FIELD_ID = "student_name"
-NAME_FIELD_LINE = re.compile(r"^\s*\*\*(Name|Student ID):\*\*[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+# The labels may lose or move their bold ("Name: ...", "**Name**: ..."); a field rewritten as one
+# free line ("Ada Lovelace, 20871234") is taken as it is.
+NAME_FIELD_LINE = re.compile(r"^[ \t]*[*_]{0,2}(Name|Student ID)[*_]{0,2}[ \t]*:[ \t]*[*_]{0,2}[ \t]*(.*?)[ \t]*$",
+                             re.MULTILINE | re.IGNORECASE)
 PLACEHOLDER = re.compile(r"^\*?\(.*\)\*?$")
 
 
@@ -112,6 +121,7 @@ def export_pdf(
     mathjax = find_mathjax()
     warnings: list[str] = []  # read_notebook adds a sentence for each repair it made
     nb = read_notebook(notebook_path, notes=warnings)
+    collapse_progress(nb)  # a progress bar saved redraw by redraw shows its final state
     title = title or first_heading(nb) or notebook_path.stem
     student_name = student_name or name_field(nb) or first_author(nb) or notebook_path.stem
     unexecuted, errors = unexecuted_cells(nb), error_cells(nb)
@@ -130,8 +140,6 @@ def export_pdf(
             "MathJax had not finished typesetting when Chromium printed the page, "
             "so some math may show as raw TeX."
         )
-    for warning in warnings:
-        log.warning("%s: %s", notebook_path.name, warning)
     return ExportResult(
         pdf=output,
         title=title,
@@ -158,24 +166,45 @@ def find_chromium() -> Path:
         found = shutil.which(name)
         if found:
             return Path(found)
+    hint = f"{INSTALL_HINT} (it installs Debian's chromium)" if IN_COURSE_REPOSITORY else CHROMIUM_HINT_FOR_STUDENTS
     raise ExportError(
         f"PDF export needs the Chromium browser, and neither {' nor '.join(CHROMIUM_NAMES)} is on "
-        f"PATH; {INSTALL_HINT} (it installs Debian's chromium), or set COURSE_CHROMIUM to its path."
+        f"PATH; {hint}, or set COURSE_CHROMIUM to its path."
     )
 
 
+def mathjax_candidates() -> list[Path]:
+    """Where MathJax 3's bundle is looked for, in order: the course repository's ``.deps/``, then
+    ``node_modules/`` of the current folder and of the home folder (``npm install mathjax@3`` there),
+    then npm's global folders."""
+    return [MATHJAX_IN_REPO, Path.cwd() / MATHJAX_BUNDLE, Path.home() / MATHJAX_BUNDLE,
+            *(Path(prefix, "lib") / MATHJAX_BUNDLE for prefix in ("/usr/local", "/usr"))]
+
+
 def find_mathjax() -> Path:
-    """MathJax 3's one-file bundle ``tex-svg-full.js``: env ``COURSE_MATHJAX``, else in the repo."""
+    """MathJax 3's one-file bundle ``tex-svg-full.js``: env ``COURSE_MATHJAX``, else the first of
+    `mathjax_candidates` that exists."""
     override = os.environ.get("COURSE_MATHJAX")
-    path = Path(override) if override else MATHJAX_IN_REPO
-    if not path.is_file():
-        origin = "COURSE_MATHJAX points to" if override else "expected at"
+    if override:
+        if Path(override).is_file():
+            return Path(override)
         raise ExportError(
-            f"PDF export needs MathJax 3 to typeset math, and it is not there ({origin} {path}); "
+            f"COURSE_MATHJAX points to {override}, which is not a file; point it at MathJax 3's "
+            "mathjax/es5/tex-svg-full.js, or unset it."
+        )
+    found = next((path for path in mathjax_candidates() if path.is_file()), None)
+    if found is not None:
+        return found
+    if IN_COURSE_REPOSITORY:
+        raise ExportError(
+            f"PDF export needs MathJax 3 to typeset math, and it is not there (expected at {MATHJAX_IN_REPO}); "
             f"{INSTALL_HINT} (it installs MathJax from npm into .deps/), "
             "or set COURSE_MATHJAX to a copy of mathjax/es5/tex-svg-full.js."
         )
-    return path
+    raise ExportError(
+        f"PDF export needs MathJax 3 to typeset math, and it is not installed; {MATHJAX_HINT_FOR_STUDENTS}, "
+        "or set COURSE_MATHJAX to a copy of mathjax/es5/tex-svg-full.js."
+    )
 
 
 def first_heading(nb: nbformat.NotebookNode) -> str | None:
@@ -194,12 +223,16 @@ def name_field(nb: nbformat.NotebookNode) -> str | None:
         if cell.get("cell_type") != "markdown" or \
                 cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") != NAME_FIELD_ID:
             continue
-        found = {key: value for key, value in NAME_FIELD_LINE.findall(cell.get("source", ""))
-                 if value and not PLACEHOLDER.match(value)}
-        name, student_id = found.get("Name"), found.get("Student ID")
+        source = cell.get("source", "")
+        labelled = NAME_FIELD_LINE.findall(source)
+        found = {key.lower(): value for key, value in labelled if value and not PLACEHOLDER.match(value)}
+        name, student_id = found.get("name"), found.get("student id")
         if name:
             return f"{name} ({student_id})" if student_id else name
-        return student_id
+        if student_id or labelled:
+            return student_id
+        free = next((line.strip(" \t*_#") for line in source.splitlines() if line.strip(" \t*_#")), None)
+        return None if free is None or PLACEHOLDER.match(free) else free
     return None
 
 
@@ -258,11 +291,15 @@ def render_html(
     # nbconvert takes about a second to import, so only the export command pays for it.
     from nbconvert import HTMLExporter
 
+    from autograder.verbs.code_wrap import WrappingHighlight
+
+    language = nb.metadata.get("language_info", {})
     exporter = HTMLExporter(
         template_name=TEMPLATE_NAME,
         extra_template_basedirs=[str(TEMPLATES_DIR)],
         embed_images=True,
         log=nbconvert_log,
+        filters={"highlight_code": WrappingHighlight(pygments_lexer=language.get("pygments_lexer", language.get("name")))},
     )
     resources = {
         "metadata": {"name": f"{title} — {student_name}", "path": str(notebook_dir)},

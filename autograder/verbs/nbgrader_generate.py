@@ -81,11 +81,31 @@ def _naming_cells(preprocessor):
             return preprocess_cell(cell, resources, index)
         except Exception as error:  # noqa: BLE001 - whatever a preprocessor raises, name its cell
             grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            named = f"cell {index + 1}" + (f" ({grade_id})" if grade_id else "")
-            raise GenerationError(f"{named}: {_described(error)}") from error
+            first = next((line.strip() for line in cell.get("source", "").splitlines() if line.strip()), "")
+            labels = [label for label in (grade_id, repr(first[:50]) if first else None) if label]
+            named = f"cell {index + 1}" + (f" ({', '.join(labels)})" if labels else "")
+            raise GenerationError(f"{named}: {_explained(error)}") from error
 
     preprocessor.preprocess_cell = preprocess_named_cell
     return preprocessor
+
+
+# nbgrader's messages for markup in the wrong kind of cell, in the words of JupyterLab's toolbar.
+_EXPLAINED = {
+    "Solution region detected in a non-solution cell": (
+        "a ### BEGIN SOLUTION region in a cell that is not an answer cell, so the release would show it; make "
+        "the cell an Autograded answer or a Manually graded answer (View > Cell Toolbar > Create Assignment), "
+        "or remove the region"),
+    "Hidden test region detected in a non-grade cell": (
+        "a ### BEGIN HIDDEN TESTS region in a cell that is not an Autograded tests cell, so the release would "
+        "show it; make the cell an Autograded tests cell (View > Cell Toolbar > Create Assignment), or remove "
+        "the region"),
+}
+
+
+def _explained(error: Exception) -> str:
+    """nbgrader's error in words that say what to do, when it is one of `_EXPLAINED`."""
+    return next((text for start, text in _EXPLAINED.items() if str(error).startswith(start)), _described(error))
 
 
 def _described(error: Exception) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from autograder.verbs import bundle, nbgrader_generate
 
 from autograder import errors, paths
+from autograder.grading import marks
 from autograder.grading.config import ConfigError, GradingConfig, config_file, load_config
 from autograder.grading.grade import ReferenceSolutionError
 from autograder.analysis.quick_nbformat import nbformat
@@ -32,6 +33,8 @@ _SECRET_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END 
 _REGION = re.compile(r"^[ \t]*(?:#+|%+)?[ \t]*(BEGIN|END) (SOLUTION|HIDDEN TESTS|MARK SCHEME)\b.*$")
 # Lines this short or this generic ("else:", "return x") appear in skeletons too; they prove nothing.
 _MIN_SECRET_LINE = 12
+_TRIVIAL = re.compile(r"(?:import|from)\s.*|return(?:\s+[\w.]+)?|(?:pass|break|continue|raise|else:|try:|finally:)"
+                      r"|super\(\)\.__init__\(\)|[\W_]*")
 
 
 class ReleaseError(errors.AutograderError):
@@ -52,6 +55,25 @@ def _is_solution(cell) -> bool:
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
 
 
+def _regions(cell) -> Iterator[tuple[str, str | None]]:
+    """(line, what it is) for every line of a source cell outside the region markers: "model answer",
+    "solution code" or "hidden test" inside a region (a whole manually graded Markdown answer is a
+    model answer), None outside."""
+    lines = cell.source.splitlines()
+    has_regions = any(_REGION.match(line) for line in lines)
+    whole_cell_answer = _is_solution(cell) and cell.cell_type == "markdown" and not has_regions
+    region = "model answer" if whole_cell_answer else None
+    for line in lines:
+        marker = _REGION.match(line)
+        if marker:
+            begin, kind = marker.groups()
+            region = None if begin == "END" else {
+                "SOLUTION": "model answer" if cell.cell_type == "markdown" else "solution code",
+                "HIDDEN TESTS": "hidden test", "MARK SCHEME": "model answer"}[kind]
+            continue
+        yield line, region
+
+
 def _secret_lines(source_nb) -> dict[str, str]:
     """Lines of the source notebook that only solutions, model answers and hidden tests contain.
 
@@ -59,18 +81,7 @@ def _secret_lines(source_nb) -> dict[str, str]:
     """
     secret, public = {}, set()
     for cell in source_nb.cells:
-        lines = cell.source.splitlines()
-        has_regions = any(_REGION.match(line) for line in lines)
-        whole_cell_answer = _is_solution(cell) and cell.cell_type == "markdown" and not has_regions
-        region = "model answer" if whole_cell_answer else None
-        for line in lines:
-            marker = _REGION.match(line)
-            if marker:
-                begin, kind = marker.groups()
-                region = None if begin == "END" else {
-                    "SOLUTION": "model answer" if cell.cell_type == "markdown" else "solution code",
-                    "HIDDEN TESTS": "hidden test", "MARK SCHEME": "model answer"}[kind]
-                continue
+        for line, region in _regions(cell):
             text = line.strip()
             if len(text) < _MIN_SECRET_LINE:
                 continue
@@ -79,6 +90,44 @@ def _secret_lines(source_nb) -> dict[str, str]:
             else:
                 public.add(text)
     return {line: what for line, what in secret.items() if line not in public}
+
+
+def _trivial(line: str) -> bool:
+    """A line that gives nothing away when a prompt shows it: short, an import, a bare `return`,
+    a keyword or punctuation alone."""
+    return len(line) < _MIN_SECRET_LINE or bool(_TRIVIAL.fullmatch(line))
+
+
+@dataclass(frozen=True)
+class Exposure:
+    cell: int  # 1-based position among all cells of the source notebook
+    label: str  # the cell's grade id, else its first line
+    line: str
+
+    def __str__(self) -> str:
+        return (f"cell {self.cell} ({self.label}) shows the solution line {self.line[:80]!r}: remove it from the "
+                f"prompt, or, if students should see it, move it out of the solution region")
+
+
+def exposed_solution_lines(source_nb, previous_release=None) -> list[Exposure]:
+    """Solution-code lines of `source_nb` that a public cell (a prompt, in Markdown or code: any cell
+    that is not a solution cell) shows too, so that the release would give them away. Trivial lines
+    (`_trivial`) and lines of the notebook `previous_release` (students have seen those) are allowed."""
+    solution = {line.strip() for cell in source_nb.cells if cell.cell_type == "code"
+                for line, region in _regions(cell) if region == "solution code"}
+    seen = set() if previous_release is None else {
+        line.strip() for cell in previous_release.cells for line in cell.source.splitlines()}
+    exposed = []
+    for number, cell in enumerate(source_nb.cells, start=1):
+        if _is_solution(cell):
+            continue
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+        for line in cell.source.splitlines():
+            text = line.strip()
+            if text in solution and text not in seen and not _trivial(text):
+                exposed.append(Exposure(number, grade_id or repr(first[:50]), text))
+    return exposed
 
 
 def find_leaks(source_nb, release_nb) -> list[Leak]:
@@ -130,16 +179,29 @@ def find_probe_leaks(config: GradingConfig, folder: Path) -> list[str]:
 
 
 def _write_check_bundle(assignment: str, folder: Path, root: Path, zygote: Zygote | None) -> None:
-    """Write `folder/check/` when the assignment has a grading.toml, and refuse a release (the
-    bundle included) that holds its hidden probes."""
+    """Write `folder/check/`, and refuse a release without grading.toml, whose notebook disagrees with
+    it on the marks (`autograder.grading.marks`), or that holds its hidden probes (the bundle included)."""
     config = _grading_config(assignment, root)
     if config is None:
-        return  # no grader's folder yet: nothing to check against
+        toml = config_file(assignment, root)
+        raise ReleaseError(f"refusing to release {assignment!r}: " + marks.missing_config(_shown(toml, root)))
+    disagreements = marks.problems(config, nbformat.read(paths.source_notebook(assignment, root), as_version=4))
+    if disagreements:
+        raise ReleaseError(f"refusing to release {assignment!r}: its notebook and {_shown(config.file, root)} "
+                           "disagree on the marks\n  " + "\n  ".join(disagreements))
     with _bundle_errors(assignment):
         bundle.write_bundle(config, folder, root, zygote)
     leaks = find_probe_leaks(config, folder)
     if leaks:
         raise _refusal(assignment, "folder", leaks)
+
+
+def _shown(path: Path, root: Path) -> str:
+    """`path` relative to the course root when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _grading_config(assignment: str, root: Path) -> GradingConfig | None:
@@ -198,11 +260,17 @@ def _student_folder(assignment: str, root: Path) -> Iterator[Path]:
                 assignment, source, generated, nbgrader_generate.course_config(root))
         except nbgrader_generate.GenerationError as error:
             raise ReleaseError(f"nbgrader generate_assignment failed for {assignment!r}: {error}") from error
+        previous = paths.release_dir(assignment, root)
         for notebook in notebooks:
-            leaks = find_leaks(nbformat.read(source / notebook.name, as_version=4),
-                               nbformat.read(notebook, as_version=4))
+            source_nb = nbformat.read(source / notebook.name, as_version=4)
+            leaks = find_leaks(source_nb, nbformat.read(notebook, as_version=4))
             if leaks:
                 raise _refusal(assignment, "notebook", leaks)
+            before = previous / notebook.name
+            exposed = exposed_solution_lines(source_nb, nbformat.read(before, as_version=4) if before.is_file() else None)
+            if exposed:
+                raise ReleaseError(f"refusing to release {assignment!r}: a public cell of {notebook.name} shows "
+                                   "solution code, which the release would keep\n  " + "\n  ".join(map(str, exposed)))
         shutil.copy2(paths.student_helpers(root), generated / "utils.py")
         yield generated
 

@@ -5,6 +5,9 @@ where a student has work to do: every error is a NotImplementedError from an ans
 autograded test cell fails on the stubs (a test that passes on an empty answer tests nothing),
 which is what ``nbgrader validate --invert`` asks of a release.
 
+Before running anything, the source notebook's graded cells and their points are held to
+grading.toml (`autograder.grading.marks`), which must exist.
+
 Only error outputs count: warnings that numpy, torch or tqdm print on stderr are not failures.
 """
 import os
@@ -14,6 +17,9 @@ from pathlib import Path
 from nbclient import NotebookClient
 
 from autograder import paths
+from autograder.analysis.outputs import collapse_progress
+from autograder.grading import marks
+from autograder.grading.config import ConfigError, config_file, load_config
 from autograder.analysis.quick_nbformat import nbformat
 
 CELL_TIMEOUT_SECONDS = 600
@@ -47,7 +53,8 @@ def _is_test_cell(cell) -> bool:
 def execute(notebook_path: Path, fast: bool = True, root: Path = paths.REPO_ROOT):
     """Run a notebook top to bottom in a fresh kernel, in its own folder, without stopping at errors.
 
-    Returns (executed notebook, [CellError]). ``fast`` sets COURSE_FAST=1 for the kernel.
+    Returns (executed notebook, [CellError]), the notebook's progress bars collapsed to their final
+    state (`collapse_progress`). ``fast`` sets COURSE_FAST=1 for the kernel.
     """
     nb = nbformat.read(notebook_path, as_version=4)
     env = {**os.environ, "COURSE_FAST": "1" if fast else "0", "MPLBACKEND": "Agg",
@@ -59,6 +66,7 @@ def execute(notebook_path: Path, fast: bool = True, root: Path = paths.REPO_ROOT
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(notebook_path.parent)}})
     client.execute(env=env)
+    collapse_progress(nb)  # nbclient keeps every redraw of a text progress bar; a reader wants the last
     errors = [CellError(number, output.get("ename", "Error"), output.get("evalue", ""))
               for number, cell in enumerate(nb.cells, start=1) if cell.cell_type == "code"
               for output in cell.get("outputs", []) if output.get("output_type") == "error"]
@@ -83,7 +91,25 @@ def validate_release(notebook_path: Path, fast: bool = True, root: Path = paths.
     return ValidationResult(notebook_path, problems)
 
 
+def marks_problems(assignment: str, root: Path = paths.REPO_ROOT) -> list[str]:
+    """The source notebook against grading.toml (`autograder.grading.marks`): a missing or broken
+    grading.toml, graded cells it does not know, points that disagree."""
+    toml = config_file(assignment, root)
+    shown = toml.relative_to(root) if toml.is_relative_to(root) else toml
+    if not toml.is_file():
+        return [f"source: {marks.missing_config(str(shown))}"]
+    try:
+        config = load_config(assignment, root, probes=False)
+    except ConfigError as error:
+        return [f"source: {error}"]
+    nb = nbformat.read(paths.source_notebook(assignment, root), as_version=4)
+    return [f"source {problem}" if problem.startswith("cell") else f"source: {problem}"
+            for problem in marks.problems(config, nb)]
+
+
 def validate(assignment: str, fast: bool = True, root: Path = paths.REPO_ROOT) -> list[ValidationResult]:
-    """Validate the source notebook and the committed release of one assignment."""
-    return [validate_source(paths.source_notebook(assignment, root), fast, root),
-            validate_release(paths.release_notebook(assignment, root), fast, root)]
+    """Validate the source notebook (its marks against grading.toml first) and the committed release
+    of one assignment."""
+    source = validate_source(paths.source_notebook(assignment, root), fast, root)
+    source.problems[:0] = marks_problems(assignment, root)
+    return [source, validate_release(paths.release_notebook(assignment, root), fast, root)]

@@ -10,7 +10,9 @@ Every assignment notebook does ``import utils``. The module gives you:
 * ``load_mnist``, ``load_fashion_mnist``, ``train`` and ``evaluate`` -- image
   data read from IDX files (as torch tensors, or NumPy arrays with
   ``as_arrays=True``), and ready-made training / evaluation loops, so that
-  you write models rather than loops.
+  you write models rather than loops;
+* ``progress`` and ``show_table`` -- a progress bar and a table that read well
+  live in a notebook, in its saved file and in its PDF.
 
 Shapes follow the course handouts' convention: ``(D, N)`` means D samples of N
 features (nodes), as in the batch-normalisation equation; a batch of images is
@@ -28,6 +30,7 @@ import gzip
 import os
 import random
 import shutil
+import sys
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -71,6 +74,80 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
     if torch is not None:
         torch.manual_seed(seed)
+
+
+# ---------------------------------------------------------------------------
+# Progress bars and tables, live and on paper
+# ---------------------------------------------------------------------------
+
+def _kernel_shell():
+    """The IPython shell when this runs in a Jupyter kernel, else None (a script, a terminal)."""
+    ipython = sys.modules.get("IPython")  # never imported here: a script does not pay for it
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell if getattr(shell, "kernel", None) is not None else None
+
+
+class _DisplayLine:
+    """A file for tqdm in a notebook: every redraw replaces one display output, so the notebook
+    shows, saves and exports the bar's latest state only, whether it runs in JupyterLab or headless."""
+
+    encoding = "utf-8"
+
+    def __init__(self):
+        self._handle = None
+
+    def write(self, text: str) -> None:
+        line = text.rsplit("\r", 1)[-1].rstrip()
+        if not line and self._handle is None:
+            return
+        from IPython.display import display
+
+        bundle = {"text/plain": line}
+        if self._handle is None:
+            self._handle = display(bundle, raw=True, display_id=True)
+        elif line or text.startswith("\r"):  # a bar's final newline changes nothing; a cleared bar clears
+            self._handle.update(bundle, raw=True)
+
+    def flush(self) -> None:
+        pass
+
+
+def progress(iterable=None, **options):
+    """A tqdm progress bar (the same arguments as ``tqdm.tqdm``). In a notebook it redraws a single
+    output in place, so the saved notebook and its PDF hold one line per bar, in its final state;
+    elsewhere it is tqdm's usual text bar."""
+    if _kernel_shell() is not None and "file" not in options:
+        options = {"file": _DisplayLine(), "mininterval": 0.5, **options}
+    return tqdm(iterable, **options)
+
+
+_progress = progress  # for the functions below, whose parameter ``progress`` hides the name
+
+
+def markdown_table(columns, rows, align: str = "right") -> str:
+    """A Markdown table: a header of ``columns``, then one line per row (each a sequence of values,
+    shown with ``str``); ``align`` is "left" or "right" for every column."""
+    rule = "---:" if align == "right" else ":---"
+    lines = ["| " + " | ".join(map(str, columns)) + " |", "| " + " | ".join([rule] * len(columns)) + " |"]
+    lines += ["| " + " | ".join(str(value).replace("|", "\\|") for value in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def table_display(columns, rows, align: str = "right") -> dict:
+    """The display data of ``markdown_table``: rendered as a table by JupyterLab and in the PDF, the
+    Markdown text wherever only plain text shows."""
+    text = markdown_table(columns, rows, align)
+    return {"text/markdown": text, "text/plain": text}
+
+
+def show_table(columns, rows, align: str = "right") -> None:
+    """Show a table (see ``markdown_table``): rendered in a notebook, printed as Markdown elsewhere."""
+    if _kernel_shell() is None:
+        print(markdown_table(columns, rows, align))
+        return
+    from IPython.display import display
+
+    display(table_display(columns, rows, align), raw=True)
 
 
 # ---------------------------------------------------------------------------
@@ -233,7 +310,7 @@ class NNBase(nn.Module if torch is not None else _NeedsTorch):
         optimiser = torch.optim.SGD(self.parameters(), lr=lr)
         self.train()
         losses = []
-        for _ in tqdm(range(epochs), desc=type(self).__name__, disable=not progress):
+        for _ in _progress(range(epochs), desc=type(self).__name__, disable=not progress):
             total = 0.0
             for batch in torch.randperm(len(inputs)).split(batch_size):
                 loss = self.loss_fcn(self(inputs[batch]), targets[batch])
@@ -548,7 +625,7 @@ def train(model: nn.Module, data, epochs: int, lr: float, batch_size: int,
     history = {"loss": [], "accuracy": []}
     if test_data is not None:
         history.update(test_loss=[], test_accuracy=[])
-    with tqdm(total=epochs * batches_per_epoch, desc="training", disable=not progress) as bar:
+    with _progress(total=epochs * batches_per_epoch, desc="training", disable=not progress) as bar:
         for epoch in range(epochs):
             model.train()
             total_loss, correct = 0.0, 0
@@ -595,7 +672,7 @@ def _evaluate(model, data, batch_size, loss_fn, progress) -> tuple[float, float]
     inputs, labels = data
     model.eval()
     total_loss, correct = 0.0, 0
-    for batch in tqdm(torch.arange(len(inputs)).split(batch_size), desc="evaluating",
+    for batch in _progress(torch.arange(len(inputs)).split(batch_size), desc="evaluating",
                       disable=not progress, leave=False):
         scores = model(inputs[batch])
         total_loss += loss_fn(scores, labels[batch]).item() * len(batch)
