@@ -69,8 +69,16 @@ def _grade(args) -> int:
 
 
 def _check(args) -> int:
-    from autograder.verbs import check
-    return check.main(args.notebook, assignment=args.assignment, as_json=args.json)
+    # The sandbox's zygote imports torch while this process imports the engine, reads the notebook
+    # and checks the rules; it is killed unused when the visible checks do not run.
+    from autograder.sandbox.parent import ONE_RUN_PRELOAD, Zygote
+    zygote = Zygote(preload=ONE_RUN_PRELOAD, allow_weak=True)
+    zygote.launch()
+    try:
+        from autograder.verbs import check
+        return check.main(args.notebook, assignment=args.assignment, as_json=args.json, zygote=zygote)
+    finally:
+        zygote.close()
 
 
 def _pdf(args) -> int:

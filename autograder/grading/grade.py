@@ -49,6 +49,7 @@ from autograder.grading.probes import Verdict, judge
 from autograder.analysis.rules import Problem, check_rules
 from autograder.grading.probe_runs import ProbeRun, run_probes
 from autograder.sandbox import Zygote
+from autograder.sandbox.parent import DEFAULT_PRELOAD
 from autograder.grading.status import Finding, Status
 
 log = logging.getLogger(__name__)
@@ -517,10 +518,13 @@ def _batch_log(path: Path):
 
 
 @contextlib.contextmanager
-def running_zygote(zygote: Zygote | None, config: GradingConfig, allow_weak: bool = False):
-    """`zygote` when given, else a new one with `config`'s limits (see `Zygote` for `allow_weak`)."""
+def running_zygote(zygote: Zygote | None, config: GradingConfig, allow_weak: bool = False,
+                   preload=DEFAULT_PRELOAD):
+    """`zygote` when given (waiting for it when it was only launched), else a new one with
+    `config`'s limits and `preload` (see `Zygote` for `allow_weak`)."""
     if zygote is not None:
+        zygote.wait_started()
         yield zygote
         return
-    with Zygote(config.limits, allow_weak=allow_weak) as started:
+    with Zygote(config.limits, preload, allow_weak=allow_weak) as started:
         yield started

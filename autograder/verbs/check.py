@@ -68,6 +68,7 @@ from autograder.grading.names import required_name_problems
 from autograder.analysis.notebook import notebook_metadata_assignment, read_notebook
 from autograder.analysis.rules import Problem, check_rules
 from autograder.sandbox import Zygote
+from autograder.sandbox.parent import ONE_RUN_PRELOAD
 from autograder.grading.status import Finding, Status
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CANNOT_CHECK = 0, 1, 2
@@ -256,7 +257,7 @@ def run_visible_checks(nb, extraction: Extraction, config: GradingConfig, expect
         checks, stored = dataclasses.replace(checks, probes=()), grade.Reference("", {})
         note = NO_EXPECTED_VALUES + unusable
     try:
-        with grade.running_zygote(zygote, config, allow_weak=True) as running:
+        with grade.running_zygote(zygote, config, allow_weak=True, preload=ONE_RUN_PRELOAD) as running:
             reference = stored or grade.run_reference(checks, running, seed)
             result = grade.grade_notebook(nb, extraction, checks, running, reference, seed)
     except ReferenceSolutionError as error:
@@ -364,10 +365,12 @@ def _count(number: int, noun: str) -> str:
 
 
 def main(notebook: Path, assignment: str | None = None, as_json: bool = False,
-         root: Path = paths.REPO_ROOT) -> int:
-    """The ``autograder check`` verb: print the report (or one JSON object) and return the exit code."""
+         root: Path = paths.REPO_ROOT, zygote: Zygote | None = None) -> int:
+    """The ``autograder check`` verb: print the report (or one JSON object) and return the exit code.
+    `zygote`: a sandbox zygote to run the visible checks in (the command line launches one early);
+    by default one is started when they run."""
     try:
-        report = check_notebook(Path(notebook), assignment, root)
+        report = check_notebook(Path(notebook), assignment, root, zygote=zygote)
     except AutograderError as error:
         if as_json:
             print(json.dumps({"notebook": str(notebook), "ok": False, "exit_code": EXIT_CANNOT_CHECK,

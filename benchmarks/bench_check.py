@@ -1,0 +1,81 @@
+"""What a student and a grader wait for: `autograder check` of a correct notebook and `autograder grade`
+of one submission, beside `python -c "import torch"`, as a Markdown table for BENCHMARKS.md.
+
+    .venv/bin/python benchmarks/bench_check.py -n 5
+
+The three commands take turns (import torch, check, grade; N rounds), so a change in the machine's
+load during the run touches all three alike. Each is a fresh interpreter started from the repository
+root (this checkout first on the import path), as a student or a grader starts it. `grade` writes to
+a new folder each time (`--force`), so nothing it saved before is reused except what `grade` itself
+would reuse on a first run: nothing. Targets (issue 11): check ≤ 4 s, grade of one submission ≤ 5 s.
+"""
+import argparse
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import REPO_ROOT, command, machine, table_header, table_row, today
+
+NOTEBOOK = REPO_ROOT / "examples" / "submissions" / "hopfield_batchnorm" / "amelia_correct_torch.ipynb"
+COLUMNS = ("command", "what it measures", "median (s)", "min–max (s)", "÷ import torch")
+
+
+def commands(folder: Path, output: Path) -> list[tuple[list[str], str]]:
+    """(arguments after `python`, what the row measures); `folder` holds the one submission."""
+    return [
+        (["-c", "import torch"], "torch alone, for comparison"),
+        (["-m", "autograder", "check", str(folder / NOTEBOOK.name), "--assignment", "hopfield_batchnorm"],
+         "check of a correct notebook (visible checks in the sandbox)"),
+        (["-m", "autograder", "grade", "hopfield_batchnorm", str(folder), "-o", str(output), "--force"],
+         "grade of one submission (reference and hidden probes in the sandbox)"),
+    ]
+
+
+def run_once(arguments: list[str]) -> float:
+    """Wall-clock seconds of one run of `python arguments` from the repository root; fails loudly
+    when the command fails (a broken command must not look fast)."""
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(REPO_ROOT), str(REPO_ROOT / "nn_course_kit"), os.environ.get("PYTHONPATH")]))}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, *arguments], cwd=REPO_ROOT, env=environment, capture_output=True)
+    seconds = time.perf_counter() - started
+    if done.returncode not in (0,):
+        raise SystemExit(f"{shlex.join(arguments)} exited {done.returncode}:\n{done.stdout.decode()}{done.stderr.decode()}")
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--runs", type=int, default=5, help="rounds (default 5)")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    with tempfile.TemporaryDirectory(prefix="bench-check-") as tmp:
+        folder = Path(tmp) / "submissions"
+        folder.mkdir()
+        shutil.copy(NOTEBOOK, folder)
+        rows = commands(folder, Path(tmp) / "reports")
+        seconds: list[list[float]] = [[] for _ in rows]
+        for _ in range(args.runs):
+            for times, (arguments, _) in zip(seconds, rows):
+                times.append(run_once(arguments))
+        load = os.getloadavg()[0]
+        print(f"machine: {machine()}; date: {today()}; command: {command()}; {args.runs} rounds; "
+              f"load average at the end {load:.1f}\n")
+        print(table_header(COLUMNS))
+        torch_median = statistics.median(seconds[0])
+        for times, (arguments, what) in zip(seconds, rows):
+            shown = shlex.join(["python", *arguments]).replace(tmp, "TMP")
+            median = statistics.median(times)
+            print(table_row((f"`{shown}`", what, f"{median:.2f}", f"{min(times):.2f}–{max(times):.2f}",
+                             f"{median / torch_median:.2f}")))
+
+
+if __name__ == "__main__":
+    main()
