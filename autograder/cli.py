@@ -13,12 +13,15 @@ from autograder.errors import AutograderError
 
 # Kept here rather than imported from autograder.verbs.check, so that `--help` imports nothing heavy.
 CHECK_EXIT_CODES = """exit codes:
-  0  the notebook will grade
+  0  ready to hand in: the notebook will grade and nothing is left to do
   1  it will not grade fully: a rule or name problem, a module that does not load, or a run the
      grading sandbox stops (time limit, memory limit, crashed, malformed answer); the report
      gives the status in the words of `autograder grade`
-  2  it could not be checked: unreadable notebook, unknown assignment, broken grading.toml, or a
-     sandbox that failed"""
+  2  it could not be checked: unreadable notebook, unknown assignment, no check/ folder beside
+     the notebook, broken grading.toml, or a sandbox that failed
+  3  it will grade but is not ready: answer cells unanswered, leftover stubs, visible checks
+     failing, errors in the saved outputs, cells never run, the handout's graded or read-only
+     cells edited or missing, or a changed signature (each is listed with its fix)"""
 
 
 def _release(args) -> int:

@@ -2,7 +2,8 @@
 
 ``release`` runs nbgrader's generate_assignment (in this process, `autograder.verbs.nbgrader_generate`)
 on a private copy of ``source/<a>/``, copies
-``utils.py`` beside the notebook, writes the check bundle ``check/`` that ``autograder check`` needs
+``utils.py`` beside the notebook, records the graded and read-only cells in the notebook's metadata
+(`autograder.analysis.unfinished.record_release_cells`, for ``autograder check``), writes the check bundle ``check/`` that ``autograder check`` needs
 (see `autograder.verbs.bundle`) when the assignment has a grading.toml, and checks the result for leaks —
 solution text, hidden tests, hidden probes — before it replaces ``release/<a>/``.
 ``stale_files`` lists what in the committed release its inputs would no longer make: it generates the
@@ -23,6 +24,7 @@ from autograder.verbs import bundle, nbgrader_generate
 from autograder import errors, paths
 from autograder.grading.config import ConfigError, GradingConfig, config_file, load_config
 from autograder.grading.grade import ReferenceSolutionError
+from autograder.analysis import unfinished
 from autograder.analysis.quick_nbformat import nbformat
 from autograder.sandbox import Zygote
 
@@ -199,10 +201,13 @@ def _student_folder(assignment: str, root: Path) -> Iterator[Path]:
         except nbgrader_generate.GenerationError as error:
             raise ReleaseError(f"nbgrader generate_assignment failed for {assignment!r}: {error}") from error
         for notebook in notebooks:
-            leaks = find_leaks(nbformat.read(source / notebook.name, as_version=4),
-                               nbformat.read(notebook, as_version=4))
+            released = nbformat.read(notebook, as_version=4)
+            leaks = find_leaks(nbformat.read(source / notebook.name, as_version=4), released)
             if leaks:
                 raise _refusal(assignment, "notebook", leaks)
+            # What `autograder check` compares a student's copy with (graded and read-only cells).
+            unfinished.record_release_cells(released, assignment)
+            nbformat.write(released, notebook)
         shutil.copy2(paths.student_helpers(root), generated / "utils.py")
         yield generated
 
