@@ -5,6 +5,7 @@ user can act on (an `AutograderError`) reads as one line and exits 2; anything e
 shows its traceback.
 """
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -56,12 +57,26 @@ def _extract(args) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _launched_zygote(**settings):
+    """A sandbox zygote launched before the engine is imported, so that torch loads in it while this
+    process imports the engine and reads the notebooks; killed unused if the verb stops first."""
+    from autograder.sandbox.parent import Zygote
+    zygote = Zygote(**settings)
+    zygote.launch()
+    try:
+        yield zygote
+    finally:
+        zygote.close()
+
+
 def _grade(args) -> int:
-    from autograder.grading import grade
-    from autograder.verbs import report
-    result = grade.grade_assignment(args.assignment, args.submissions, args.output, jobs=args.jobs,
-                                    force=args.force, autolab=args.autolab,
-                                    allow_weak_sandbox=args.allow_weak_sandbox)
+    with _launched_zygote(allow_weak=args.allow_weak_sandbox) as zygote:
+        from autograder.grading import grade
+        from autograder.verbs import report
+        result = grade.grade_assignment(args.assignment, args.submissions, args.output, jobs=args.jobs,
+                                        force=args.force, autolab=args.autolab,
+                                        allow_weak_sandbox=args.allow_weak_sandbox, zygote=zygote)
     report.write_reports(result, args.output, autolab=args.autolab)
     print(report.class_table(result))
     print(f"reports in {args.output}")
@@ -72,16 +87,10 @@ def _grade(args) -> int:
 
 
 def _check(args) -> int:
-    # The sandbox's zygote imports torch while this process imports the engine, reads the notebook
-    # and checks the rules; it is killed unused when the visible checks do not run.
-    from autograder.sandbox.parent import ONE_RUN_PRELOAD, Zygote
-    zygote = Zygote(preload=ONE_RUN_PRELOAD, allow_weak=True)
-    zygote.launch()
-    try:
+    from autograder.sandbox.parent import ONE_RUN_PRELOAD
+    with _launched_zygote(preload=ONE_RUN_PRELOAD, allow_weak=True) as zygote:
         from autograder.verbs import check
         return check.main(args.notebook, assignment=args.assignment, as_json=args.json, zygote=zygote)
-    finally:
-        zygote.close()
 
 
 def _pdf(args) -> int:

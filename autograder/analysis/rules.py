@@ -87,8 +87,8 @@ def _imports_outside_first_cell(code: CodeCell, first_label: str) -> list[Proble
                 code.cell,
                 "imports-first-cell",
                 f"{capitalised(code.label)} imports {modules} on line {node.lineno}; every import belongs "
-                f"in the first code cell ({first_label}).",
-                f"move `{ast.unparse(node)}` to the first code cell ({first_label})",
+                f"in the first code cell, {first_label}.",
+                f"move `{ast.unparse(node)}` to the first code cell, {first_label}",
             ))
     return problems
 

@@ -439,7 +439,7 @@ def grade_assignment(assignment: str | GradingConfig, submissions: Path, out_dir
                      allow_weak_sandbox: bool = False) -> ClassResult:
     """Grade every submission in `submissions` (see `find_submissions`) into `out_dir/results/`.
 
-    `zygote`: an already running Zygote to use (tests share one); without one, a Zygote is started
+    `zygote`: a running (or launched) Zygote to use (tests share one); without one, a Zygote is started
     for the batch, which refuses to run where this machine cannot isolate a child unless
     `allow_weak_sandbox` (every report then says which protections were missing).
     Raises ConfigError, discovery.DiscoveryError, ReferenceSolutionError or SandboxError before
@@ -451,12 +451,14 @@ def grade_assignment(assignment: str | GradingConfig, submissions: Path, out_dir
     results_dir = out_dir / "results"
     results_dir.mkdir(exist_ok=True)
     seed = batch_seed(config.assignment)
-    with _batch_log(out_dir / "grade.log"), running_zygote(zygote, config, allow_weak_sandbox) as running:
+    with _batch_log(out_dir / "grade.log"):
+        # Found before the sandbox is waited for: a zygote launched early imports torch meanwhile.
         found = find_submissions(submissions, config.assignment, out_dir / "unpacked")
-        batch = _Batch(config, running, run_reference(config, running, seed), seed, results_dir, force)
-        log.info("grading %d submissions of %s (seed %d); sandbox: %s", len(found), config.assignment, seed,
-                 batch.isolation)
-        graded = _grade_all(found, batch, jobs, progress)
+        with running_zygote(zygote, config, allow_weak_sandbox) as running:
+            batch = _Batch(config, running, run_reference(config, running, seed), seed, results_dir, force)
+            log.info("grading %d submissions of %s (seed %d); sandbox: %s", len(found), config.assignment, seed,
+                     batch.isolation)
+            graded = _grade_all(found, batch, jobs, progress)
     students = sorted((result for result, _ in graded), key=lambda r: r.student)
     resumed = sorted(result.student for result, reused in graded if reused)
     return ClassResult(config, students, out_dir, seed, batch.isolation, resumed, autolab)

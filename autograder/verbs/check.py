@@ -264,9 +264,9 @@ def check_notebook(path, assignment: str | None = None, root: Path = paths.REPO_
                               f"{q.question} pass.", f"see what fails under Visible checks above", question=q.question)
                    for q in report.questions if not q.passed]
     owners = question_owners(nb, extraction, config)
-    report.unfinished = sorted((_owned(item, nb, owners) for item in unfinished),
+    report.unfinished = sorted((_owned(item, config, owners) for item in unfinished),
                                key=lambda item: (item.cell is None, item.cell or 0))
-    report.verdicts = question_verdicts(config, report)
+    report.verdicts = question_verdicts(config, report, owners)
     return report
 
 
@@ -344,12 +344,15 @@ def question_of_grade_id(grade_id: str, config: GradingConfig) -> str | None:
     return chosen[0].id if len(chosen) == 1 else None
 
 
-def _owned(item: Unfinished, nb, owners: dict[int, str]) -> Unfinished:
-    """`item` with the question it belongs to, when it has none yet and one owns its cell."""
+def _owned(item: Unfinished, config: GradingConfig, owners: dict[int, str]) -> Unfinished:
+    """`item` with the question it belongs to, when it has none yet and one owns its cell (or, for
+    a cell that is gone, its grade id names one)."""
     if item.question:
         return item
     if item.cell is not None and item.cell in owners:
         return dataclasses.replace(item, question=owners[item.cell])
+    if item.cell is None and item.grade_id:
+        return dataclasses.replace(item, question=question_of_grade_id(item.grade_id, config))
     return item
 
 
@@ -360,13 +363,24 @@ UNFINISHED_WORDS = {"unanswered": "unanswered", "stub": "leftover stub", "failin
                     "duplicate-cell": "duplicated cell", "changed-signature": "changed signature"}
 
 
-def question_verdicts(config: GradingConfig, report: CheckReport) -> list[QuestionVerdict]:
+def _problem_question(problem: Problem, config: GradingConfig, owners: dict[int, str]) -> str | None:
+    """The question a problem stops grading, None when it may touch every autograded question."""
+    if problem.rule in ("missing-name", "wrong-kind", "wrong-signature"):
+        named = [name.question for name in config.names if f"`{name.name}" in problem.message]
+        if named:
+            return named[0]
+    return owners.get(problem.cell) if problem.rule != "does-not-load" else None
+
+
+def question_verdicts(config: GradingConfig, report: CheckReport, owners: dict[int, str]) -> list[QuestionVerdict]:
     """One verdict per question of grading.toml, from the unfinished work that belongs to it and,
-    for an autograded question, its visible checks and the problems that stop grading."""
+    for an autograded question, its visible checks and the problems that stop grading it."""
     verdicts = []
     checks = {q.question: q for q in report.questions}
+    stopped = {_problem_question(problem, config, owners) for problem in report.problems}
     for question in config.questions:
-        todo = ["will not grade fully (see the problems above)"] if not question.manual and report.problems else []
+        stops = not question.manual and (None in stopped or question.id in stopped)
+        todo = ["will not grade fully (see the problems above)"] if stops else []
         mine = [item for item in report.unfinished if item.question == question.id]
         for rule in dict.fromkeys(item.rule for item in mine):
             if rule == "failing-check":
