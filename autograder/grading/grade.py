@@ -522,10 +522,9 @@ def _batch_log(path: Path):
 @contextlib.contextmanager
 def running_zygote(zygote: Zygote | None, config: GradingConfig, allow_weak: bool = False,
                    preload=DEFAULT_PRELOAD):
-    """`zygote` when given (waiting for it when it was only launched), else a new one with
+    """`zygote` when given (one only launched is waited for by its first run), else a new one with
     `config`'s limits and `preload` (see `Zygote` for `allow_weak`)."""
     if zygote is not None:
-        zygote.wait_started()
         yield zygote
         return
     with Zygote(config.limits, preload, allow_weak=allow_weak) as started:
