@@ -18,11 +18,15 @@ in. `unfinished_work` lists, in cell order, each with its cell quoted and a one-
 
 "Answer cells" are nbgrader's solution cells; in a notebook without nbgrader metadata every cell
 counts as one. The handout's cells come from the notebook's own metadata: ``autograder release``
-records every graded or read-only cell of the release notebook (grade id, type, checksum, first
-line, position) under ``metadata.course_kit.release_cells`` (`record_release_cells`), which a
-student's copy keeps whatever they do to the cells. A notebook without that record (an older
-release) is compared with the checksums in its cells' own metadata, which finds edits but not
-deletions.
+records (`record_release_cells`) under ``metadata.course_kit`` the assignment, every graded or
+read-only cell of the release notebook (grade id, type, checksum, first line, position) and the
+parameters of the functions and methods its answer cells define (`handout_signatures`, which
+`autograder check` compares with the student's). A student's copy keeps that record whatever they
+do to the cells. A notebook without it (an older release) is compared with the checksums in its
+cells' own metadata, which finds edits but not deletions.
+
+This is a student's aid, not a defence: someone who edits the metadata can hide an edit from it;
+grading never relies on it.
 """
 from __future__ import annotations
 
