@@ -97,6 +97,7 @@ class Zygote:
         before then kills it."""
         if self._process is not None:
             return
+        self.isolation, self._launch_error = None, ""
         control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._process = subprocess.Popen(
             _zygote_command(theirs.fileno()), pass_fds=[theirs.fileno()], env=_zygote_environment(),
@@ -162,6 +163,8 @@ class Zygote:
         _check_job(job)
         limits = limits or self.limits_default
         self.wait_started()
+        if self._control is None:
+            raise SandboxError("the zygote is not running; use `with Zygote(...) as zygote:`")
         started = time.monotonic()
         channel, monitor_end = socket.socketpair()
         (result_r, result_w), (out_r, out_w), (err_r, err_w) = os.pipe(), os.pipe(), os.pipe()
