@@ -60,9 +60,48 @@ def run_once(arguments: list[str]) -> float:
     return seconds
 
 
+BREAKDOWN_COLUMNS = ("part", "median (s)", "min–max (s)")
+
+
+def breakdown(runs: int) -> list[tuple[str, list[float]]]:
+    """Where the time of `check` and `grade` goes, part by part, in this process (the engine on the
+    import path): the zygote's start with each preload, its close, the isolation probe (a start with
+    and without it), and the grading process's own imports (a fresh interpreter each time)."""
+    sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "nn_course_kit")]
+    from autograder.sandbox import Limits, Zygote
+    from autograder.sandbox.parent import DEFAULT_PRELOAD, ONE_RUN_PRELOAD
+    parts: dict[str, list[float]] = {}
+    settings = {"zygote start, numpy only, isolated": {"preload": ("numpy",)},
+                "zygote start, numpy only, no isolation probe": {"preload": ("numpy",), "isolate": False},
+                "zygote start, `check`'s preload (numpy, torch, matplotlib, utils)": {"preload": ONE_RUN_PRELOAD},
+                "zygote start, `grade`'s preload (the same and torch._dynamo)": {"preload": DEFAULT_PRELOAD}}
+    import logging
+    logging.getLogger("autograder").setLevel(logging.ERROR)  # the no-isolation rows warn
+    for _ in range(runs):
+        for name, options in settings.items():
+            started = time.perf_counter()
+            zygote = Zygote(Limits(), **options)
+            zygote.start()
+            parts.setdefault(name, []).append(time.perf_counter() - started)
+            started = time.perf_counter()
+            zygote.close()
+            if options["preload"] == DEFAULT_PRELOAD:
+                parts.setdefault("zygote close, torch loaded", []).append(time.perf_counter() - started)
+        for name, code in (("an empty interpreter", "pass"),
+                           ("the grading process's imports for `check` (and the interpreter)",
+                            "import autograder.verbs.check")):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True,
+                           env={**os.environ, "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'nn_course_kit'}"})
+            parts.setdefault(name, []).append(time.perf_counter() - started)
+    return list(parts.items())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--runs", type=int, default=5, help="rounds (default 5)")
+    parser.add_argument("--breakdown", action="store_true", help="also time the parts (zygote start per preload, "
+                                                                  "close, isolation probe, the parent's imports)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -85,6 +124,10 @@ def main(argv: list[str] | None = None) -> None:
             median = statistics.median(times)
             print(table_row((f"`{shown}`", what, f"{median:.2f}", f"{min(times):.2f}–{max(times):.2f}",
                              f"{median / torch_median:.2f}")))
+    if args.breakdown:
+        print("\n" + table_header(BREAKDOWN_COLUMNS))
+        for name, times in breakdown(args.runs):
+            print(table_row((name, f"{statistics.median(times):.2f}", f"{min(times):.2f}–{max(times):.2f}")))
 
 
 if __name__ == "__main__":
