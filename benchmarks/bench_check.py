@@ -1,7 +1,7 @@
 """What a student and a grader wait for: `autograder check` of a correct notebook and `autograder grade`
 of one submission, beside `python -c "import torch"`, as a Markdown table for BENCHMARKS.md.
 
-    .venv/bin/python benchmarks/bench_check.py -n 5
+    .venv/bin/python benchmarks/bench_check.py -n 5 [--before OTHER_CHECKOUT] [--breakdown]
 
 The three commands take turns (import torch, check, grade; N rounds), so a change in the machine's
 load during the run touches all three alike. Each is a fresh interpreter started from the repository
@@ -26,15 +26,19 @@ NOTEBOOK = REPO_ROOT / "examples" / "submissions" / "hopfield_batchnorm" / "amel
 COLUMNS = ("command", "what it measures", "median (s)", "min–max (s)", "÷ import torch")
 
 
-def commands(folder: Path, output: Path) -> list[tuple[list[str], str]]:
-    """(arguments after `python`, what the row measures); `folder` holds the one submission."""
-    return [
-        (["-c", "import torch"], "torch alone, for comparison"),
-        (["-m", "autograder", "check", str(folder / NOTEBOOK.name), "--assignment", "hopfield_batchnorm"],
-         "check of a correct notebook (visible checks in the sandbox)"),
-        (["-m", "autograder", "grade", "hopfield_batchnorm", str(folder), "-o", str(output), "--force"],
-         "grade of one submission (reference and hidden probes in the sandbox)"),
-    ]
+def commands(folder: Path, output: Path, engines: dict[str, Path]) -> list[tuple[list[str], str, Path]]:
+    """(arguments after `python`, what the row measures, the checkout whose engine runs it): torch,
+    then `check` and `grade` with each engine of `engines` ({label: checkout}); `folder` holds the
+    one submission."""
+    rows = [(["-c", "import torch"], "torch alone, for comparison", REPO_ROOT)]
+    for label, checkout in engines.items():
+        rows += [
+            (["-m", "autograder", "check", str(folder / NOTEBOOK.name), "--assignment", "hopfield_batchnorm"],
+             f"check of a correct notebook (visible checks in the sandbox){label}", checkout),
+            (["-m", "autograder", "grade", "hopfield_batchnorm", str(folder), "-o", str(output), "--force"],
+             f"grade of one submission (reference and hidden probes in the sandbox){label}", checkout),
+        ]
+    return rows
 
 
 def write_ready_copy(notebook: Path, destination: Path) -> None:
@@ -47,13 +51,14 @@ def write_ready_copy(notebook: Path, destination: Path) -> None:
     destination.write_text(json.dumps(data, indent=1), encoding="utf-8")
 
 
-def run_once(arguments: list[str]) -> float:
-    """Wall-clock seconds of one run of `python arguments` from the repository root; fails loudly
-    when the command fails (a broken command must not look fast)."""
+def run_once(arguments: list[str], checkout: Path = REPO_ROOT) -> float:
+    """Wall-clock seconds of one run of `python arguments` from the root of `checkout`, its engine
+    first on the import path; fails loudly when the command fails (a broken command must not look
+    fast)."""
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        filter(None, [str(REPO_ROOT), str(REPO_ROOT / "nn_course_kit"), os.environ.get("PYTHONPATH")]))}
+        filter(None, [str(checkout), str(checkout / "nn_course_kit"), os.environ.get("PYTHONPATH")]))}
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, *arguments], cwd=REPO_ROOT, env=environment, capture_output=True)
+    done = subprocess.run([sys.executable, *arguments], cwd=checkout, env=environment, capture_output=True)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{shlex.join(arguments)} exited {done.returncode}:\n{done.stdout.decode()}{done.stderr.decode()}")
@@ -100,6 +105,9 @@ def breakdown(runs: int) -> list[tuple[str, list[float]]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--runs", type=int, default=5, help="rounds (default 5)")
+    parser.add_argument("--before", type=Path, metavar="CHECKOUT",
+                        help="also run check and grade with the engine of another checkout (e.g. the commit "
+                             "before a change), in the same rounds")
     parser.add_argument("--breakdown", action="store_true", help="also time the parts (zygote start per preload, "
                                                                   "close, isolation probe, the parent's imports)")
     args = parser.parse_args(argv)
@@ -109,17 +117,18 @@ def main(argv: list[str] | None = None) -> None:
         folder = Path(tmp) / "submissions"
         folder.mkdir()
         write_ready_copy(NOTEBOOK, folder / NOTEBOOK.name)
-        rows = commands(folder, Path(tmp) / "reports")
+        engines = {"": REPO_ROOT, **({f", engine of {args.before.name}/": args.before.resolve()} if args.before else {})}
+        rows = commands(folder, Path(tmp) / "reports", engines)
         seconds: list[list[float]] = [[] for _ in rows]
         for _ in range(args.runs):
-            for times, (arguments, _) in zip(seconds, rows):
-                times.append(run_once(arguments))
+            for times, (arguments, _, checkout) in zip(seconds, rows):
+                times.append(run_once(arguments, checkout))
         load = os.getloadavg()[0]
         print(f"machine: {machine()}; date: {today()}; command: {command()}; {args.runs} rounds; "
               f"load average at the end {load:.1f}\n")
         print(table_header(COLUMNS))
         torch_median = statistics.median(seconds[0])
-        for times, (arguments, what) in zip(seconds, rows):
+        for times, (arguments, what, _) in zip(seconds, rows):
             shown = shlex.join(["python", *arguments]).replace(tmp, "TMP")
             median = statistics.median(times)
             print(table_row((f"`{shown}`", what, f"{median:.2f}", f"{min(times):.2f}–{max(times):.2f}",

@@ -261,7 +261,7 @@ def check_notebook(path, assignment: str | None = None, root: Path = paths.REPO_
     # Cell order, as the student reads the notebook; problems of no single cell last.
     report.problems.sort(key=lambda problem: (problem.cell is None, problem.cell or 0))
     unfinished += [Unfinished(None, "failing-check", f"{q.checks - q.failed} of the {q.checks} visible checks of "
-                              f"{q.question} pass.", f"see what fails under Visible checks above", question=q.question)
+                              f"{q.question} pass.", "see what fails under Visible checks above", question=q.question)
                    for q in report.questions if not q.passed]
     owners = question_owners(nb, extraction, config)
     report.unfinished = sorted((_owned(item, config, owners) for item in unfinished),
