@@ -5,6 +5,7 @@ user can act on (an `AutograderError`) reads as one line and exits 2; anything e
 shows its traceback.
 """
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -13,12 +14,15 @@ from autograder.errors import AutograderError
 
 # Kept here rather than imported from autograder.verbs.check, so that `--help` imports nothing heavy.
 CHECK_EXIT_CODES = """exit codes:
-  0  the notebook will grade
+  0  ready to hand in: the notebook will grade and nothing is left to do
   1  it will not grade fully: a rule or name problem, a module that does not load, or a run the
      grading sandbox stops (time limit, memory limit, crashed, malformed answer); the report
      gives the status in the words of `autograder grade`
-  2  it could not be checked: unreadable notebook, unknown assignment, broken grading.toml, or a
-     sandbox that failed"""
+  2  it could not be checked: unreadable notebook, unknown assignment, no check/ folder beside
+     the notebook, broken grading.toml, or a sandbox that failed
+  3  it will grade but is not ready: answer cells unanswered, leftover stubs, visible checks
+     failing, errors in the saved outputs, cells never run, the handout's graded or read-only
+     cells edited or missing, or a changed signature (each is listed with its fix)"""
 
 
 def _release(args) -> int:
@@ -74,12 +78,26 @@ def _extract(args) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _launched_zygote(**settings):
+    """A sandbox zygote launched before the engine is imported, so that torch loads in it while this
+    process imports the engine and reads the notebooks; killed unused if the verb stops first."""
+    from autograder.sandbox.parent import Zygote
+    zygote = Zygote(**settings)
+    zygote.launch()
+    try:
+        yield zygote
+    finally:
+        zygote.close()
+
+
 def _grade(args) -> int:
-    from autograder.grading import grade
-    from autograder.verbs import report
-    result = grade.grade_assignment(args.assignment, args.submissions, args.output, jobs=args.jobs,
-                                    force=args.force, autolab=args.autolab,
-                                    allow_weak_sandbox=args.allow_weak_sandbox, shard=args.shard)
+    with _launched_zygote(allow_weak=args.allow_weak_sandbox) as zygote:
+        from autograder.grading import grade
+        from autograder.verbs import report
+        result = grade.grade_assignment(args.assignment, args.submissions, args.output, jobs=args.jobs,
+                                        force=args.force, autolab=args.autolab,
+                                        allow_weak_sandbox=args.allow_weak_sandbox, shard=args.shard, zygote=zygote)
     report.write_reports(result, args.output, autolab=args.autolab)
     print(report.class_table(result))
     print(f"reports in {args.output}")
@@ -166,8 +184,10 @@ def _import_scores(args) -> int:
 
 
 def _check(args) -> int:
-    from autograder.verbs import check
-    return check.main(args.notebook, assignment=args.assignment, as_json=args.json)
+    from autograder.sandbox.parent import ONE_RUN_PRELOAD
+    with _launched_zygote(preload=ONE_RUN_PRELOAD, allow_weak=True) as zygote:
+        from autograder.verbs import check
+        return check.main(args.notebook, assignment=args.assignment, as_json=args.json, zygote=zygote)
 
 
 def _pdf(args) -> int:

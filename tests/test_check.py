@@ -53,21 +53,59 @@ CELLS = {
 
 
 def notebook(changes: dict | None = None, metadata: dict | None = None):
-    """The clean student notebook with `changes` ({cell number: new text, or None to remove})."""
+    """The clean student notebook, run (every code cell has a run count), with `changes` ({cell
+    number: new text, or None to remove})."""
     cells = {**CELLS, **(changes or {})}
-    nb = v4.new_notebook(cells=[v4.new_markdown_cell(text) if isinstance(text, Markdown) else v4.new_code_cell(text)
-                                for _, text in sorted(cells.items()) if text is not None])
+    nb = v4.new_notebook(cells=[v4.new_markdown_cell(text) if isinstance(text, Markdown)
+                                else v4.new_code_cell(text, execution_count=number)
+                                for number, text in sorted(cells.items()) if text is not None])
     nb.metadata.update(metadata or {})
     return nb
 
 
+def nbgrader_cell(cell, grade_id: str, *, solution=False, locked=False, points=None):
+    """`cell` with nbgrader's metadata (graded when it has points)."""
+    cell.metadata["nbgrader"] = {"grade_id": grade_id, "solution": solution, "locked": locked,
+                                 "grade": points is not None, "schema_version": 3, "task": False,
+                                 **({"points": points} if points is not None else {})}
+    return cell
+
+
+def with_solution_region(code: str) -> str:
+    """A definition whose body nbgrader replaces with its stub in the release."""
+    head, _, body = code.partition(":\n")
+    indent = " " * (len(body) - len(body.lstrip()))
+    return f"{head}:\n{indent}### BEGIN SOLUTION\n{body}\n{indent}### END SOLUTION"
+
+
+def handout_source():
+    """tiny_check's source notebook as an instructor writes it: the clean notebook's cells with
+    nbgrader metadata (read-only prompts and try-out cell, solution regions in the two definitions)
+    and a Q3 answer cell marked by hand."""
+    nb = notebook()
+    cells = nb.cells
+    for number, grade_id in ((1, "intro"), (3, "q1_prompt"), (5, "q2_prompt"), (7, "try_prompt"), (8, "try_them")):
+        nbgrader_cell(cells[number - 1], grade_id, locked=True)
+    cells[3].source = with_solution_region(SQUARE)
+    nbgrader_cell(cells[3], "q1_square", solution=True)
+    cells[5].source = SCALER.replace("        self.factor = factor", "        ### BEGIN SOLUTION\n"
+                                     "        self.factor = factor\n        ### END SOLUTION").replace(
+        "        return self.factor * np.asarray(x)", "        ### BEGIN SOLUTION\n"
+        "        return self.factor * np.asarray(x)\n        ### END SOLUTION")
+    nbgrader_cell(cells[5], "q2_scaler", solution=True)
+    cells.append(nbgrader_cell(v4.new_markdown_cell("x * x is a product of two numbers of one sign."),
+                               "q3_answer", solution=True, points=1))
+    return nb
+
+
 def make_course(root: Path) -> Path:
-    """tiny_check (grading.toml, checks, hidden probes, reference notebook) and a second assignment
-    `tiny`, whose name is a prefix of tiny_check's, for the guessing tests."""
+    """tiny_check (grading.toml, checks, hidden probes, the nbgrader source notebook of
+    `handout_source`) and a second assignment `tiny`, whose name is a prefix of tiny_check's, for
+    the guessing tests."""
     shutil.copytree(FIXTURES, paths.assignment_dir(ASSIGNMENT, root))
-    for name in (ASSIGNMENT, "tiny"):
+    for name, source in ((ASSIGNMENT, handout_source()), ("tiny", notebook())):
         paths.source_notebook(name, root).parent.mkdir(parents=True)
-        nbformat.write(notebook(), paths.source_notebook(name, root))
+        nbformat.write(source, paths.source_notebook(name, root))
     return root
 
 
@@ -105,14 +143,15 @@ def test_a_notebook_that_follows_the_rules_has_no_problems(course, tmp_path, cha
 def test_an_import_in_a_later_cell(course, tmp_path):
     assert problems_of(course, tmp_path, {6: "import math\n\n" + SCALER}) == [Problem(
         6, "imports-first-cell",
-        "Cell 6 imports `math` on line 1; every import belongs in the first code cell (cell 2).",
-        "move `import math` to the first code cell (cell 2)")]
+        "Cell 6 (\"import math\") imports `math` on line 1; every import belongs in the first code cell, "
+        'cell 2 ("%matplotlib inline").',
+        'move `import math` to the first code cell, cell 2 ("%matplotlib inline")')]
 
 
 def test_a_stray_statement_in_a_definition_cell(course, tmp_path):
     assert problems_of(course, tmp_path, {4: SQUARE + "\n\nsquares = square(np.arange(4))"}) == [Problem(
         4, "definition-cell-purity",
-        "Cell 4 defines `square` but also runs other code, which the grader drops: "
+        "Cell 4 (\"def square(x):\") defines `square` but also runs other code, which the grader drops: "
         "line 5 `squares = square(np.arange(4))` (assignment of non-literal value dropped).",
         "move those lines to a separate cell so that this cell holds only definitions")]
 
@@ -120,7 +159,7 @@ def test_a_stray_statement_in_a_definition_cell(course, tmp_path):
 def test_a_shell_command_in_a_definition_cell(course, tmp_path):
     assert problems_of(course, tmp_path, {4: "!pip install numpy\n" + SQUARE}) == [Problem(
         4, "definition-cell-purity",
-        "Cell 4 defines `square` but also runs other code, which the grader drops: "
+        "Cell 4 (\"!pip install numpy\") defines `square` but also runs other code, which the grader drops: "
         "line 1 `!pip install numpy` (shell command removed).",
         "move those lines to a separate cell so that this cell holds only definitions")]
 
@@ -128,17 +167,18 @@ def test_a_shell_command_in_a_definition_cell(course, tmp_path):
 def test_a_cell_that_does_not_parse(course, tmp_path):
     assert problems_of(course, tmp_path, {8: "print(square(3)"}) == [Problem(
         8, "syntax-error",
-        "Cell 8 does not parse (line 1: '(' was never closed), so the grader skips the whole cell.",
+        "Cell 8 (\"print(square(3)\") does not parse "
+        "(line 1: '(' was never closed), so the grader skips the whole cell.",
         "fix line 1 of cell 8, then run the cell to check it")]
 
 
 def test_a_required_name_lost_in_a_cell_that_does_not_parse(course, tmp_path):
     assert problems_of(course, tmp_path, {4: SQUARE.replace("x * x", "x *")}) == [
         Problem(4, "syntax-error",
-                "Cell 4 does not parse (line 3: invalid syntax), so the grader skips the whole cell.",
+                "Cell 4 (\"def square(x):\") does not parse (line 3: invalid syntax), so the grader skips the whole cell.",
                 "fix line 3 of cell 4, then run the cell to check it"),
         Problem(4, "missing-name",
-                "Cell 4 defines `square` but does not parse, so the grader has no `square`; "
+                "Cell 4 (\"def square(x):\") defines `square` but does not parse, so the grader has no `square`; "
                 "question Q1 needs a function named `square`.",
                 "fix the syntax error in cell 4"),
     ]
@@ -154,7 +194,7 @@ def test_a_missing_required_name(course, tmp_path):
 def test_a_required_name_spelled_differently(course, tmp_path):
     assert problems_of(course, tmp_path, {6: SCALER.replace("class Scaler", "class scaler")}) == [Problem(
         6, "missing-name",
-        "Cell 6 defines `scaler`, but question Q2 needs a class named `Scaler` (names are case-sensitive).",
+        "Cell 6 (\"class scaler:\") defines `scaler`, but question Q2 needs a class named `Scaler` (names are case-sensitive).",
         "rename `scaler` to `Scaler`")]
 
 
@@ -162,7 +202,7 @@ def test_a_required_name_set_by_code_the_grader_drops(course, tmp_path):
     changes = {4: "def make_square():\n    return lambda x: x * x", 8: "square = make_square()"}
     assert problems_of(course, tmp_path, changes) == [Problem(
         8, "missing-name",
-        "Cell 8 sets `square` on line 1 with code the grader drops (assignment of non-literal value dropped); "
+        "Cell 8 (\"square = make_square()\") sets `square` on line 1 with code the grader drops (assignment of non-literal value dropped); "
         "question Q1 needs a function named `square`.",
         "define `square` directly with `def square(...)`")]
 
@@ -171,20 +211,20 @@ def test_a_class_where_a_function_is_required(course, tmp_path):
     as_class = "class square:\n    def __init__(self, x):\n        self.value = x * x"
     assert problems_of(course, tmp_path, {4: as_class}) == [Problem(
         4, "wrong-kind",
-        "Cell 4 defines `square` as a class, but question Q1 needs a function named `square`.",
+        "Cell 4 (\"class square:\") defines `square` as a class, but question Q1 needs a function named `square`.",
         "write `square` as a function: `def square(...)`")]
 
 
 def test_a_function_with_other_parameters(course, tmp_path):
     assert problems_of(course, tmp_path, {4: SQUARE.replace("(x)", "(value)").replace("x * x", "value ** 2")}) == [
-        Problem(4, "wrong-signature", "Cell 4 defines `square(value)`, but the grader calls `square(x)`.",
+        Problem(4, "wrong-signature", "Cell 4 (\"def square(value):\") defines `square(value)`, but the grader calls `square(x)`.",
                 "make it `def square(x)` (further parameters need defaults)")]
 
 
 def test_a_constructor_with_other_parameters(course, tmp_path):
     assert problems_of(course, tmp_path, {6: SCALER.replace("(self, factor)", "(self, factor, offset)")}) == [
         Problem(6, "wrong-signature",
-                "Cell 6 defines `Scaler` with the constructor parameters (factor, offset), "
+                "Cell 6 (\"class Scaler:\") defines `Scaler` with the constructor parameters (factor, offset), "
                 "but the grader creates it as `Scaler(factor)`.",
                 "give `Scaler` the constructor `def __init__(self, factor)` (further parameters need defaults)")]
 
@@ -201,7 +241,8 @@ def test_constructors_the_grader_can_call(course, tmp_path, scaler):
 def test_an_import_outside_the_allow_list(course, tmp_path):
     assert problems_of(course, tmp_path, {2: "import numpy as np\nimport torch"}) == [Problem(
         2, "import-not-allowed",
-        "Cell 2 imports `torch` on line 2, which this assignment does not allow (allowed: math, numpy).",
+        "Cell 2 (\"import numpy as np\") imports `torch` on line 2, which this assignment does not allow "
+        "(allowed: math, numpy).",
         "remove `import torch` and use only math, numpy")]
 
 
@@ -268,7 +309,8 @@ def test_the_text_report_lists_each_problem_with_its_fix(course, tmp_path):
         "Checking tiny_check_jsmith.ipynb as assignment tiny_check (from its file name).",
         "",
         "2 problems to fix:",
-        "  1. Cell 2 imports `torch` on line 2, which this assignment does not allow (allowed: math, numpy).",
+        '  1. Cell 2 ("import numpy as np") imports `torch` on line 2, which this assignment does not allow '
+        "(allowed: math, numpy).",
         "     fix: remove `import torch` and use only math, numpy",
         "  2. The notebook does not define `square`; question Q1 needs a function named `square`.",
         "     fix: define `def square(...)` in a definition cell, spelled exactly so",
@@ -276,7 +318,12 @@ def test_the_text_report_lists_each_problem_with_its_fix(course, tmp_path):
         "Visible checks (a preview: the hidden tests decide the grade):",
         "  not run",
         "",
-        "NOT READY: fix the 2 problems above before handing in.",
+        "Questions:",
+        "  Q1  NOT READY  will not grade fully (see the problems above)",
+        "  Q2  NOT READY  will not grade fully (see the problems above)",
+        "  Q3  ready      (marked by hand)",
+        "",
+        "WILL NOT GRADE FULLY, NOT READY: fix the 2 problems above before handing in.",
     ])
     assert "\033[" not in check.format_report(report) and "\033[1;31m" in check.format_report(report, colour=True)
     assert report.to_json()["problems"][1] == {
@@ -311,11 +358,12 @@ def test_visible_checks_pass_per_question(course, tmp_path, zygote):
     assert (report.checks_note, report.exit_code) == ("", 0)
 
 
-def test_failing_visible_checks_are_shown_but_do_not_change_the_exit_code(course, tmp_path, zygote):
+def test_failing_visible_checks_grade_but_are_not_ready(course, tmp_path, zygote):
     # `^` is exclusive or, not a power: wrong for integers, an error for float arrays.
     report = check_notebook(write(tmp_path, notebook({4: SQUARE.replace("x * x", "x ^ 2")})),
                             root=course, zygote=zygote)
-    assert (report.problems, report.status.text, report.exit_code) == ([], "exception in probe", 0)
+    assert (report.problems, report.status.text, report.exit_code) == ([], "exception in probe", 3)
+    assert [(item.rule, item.question) for item in report.unfinished] == [("failing-check", "Q1")]
     q1, q2 = report.questions
     assert (q1.question, q1.passed, q1.score, q1.checks, q1.failed) == ("Q1", False, 0.0, 2, 2)
     assert q1.messages[0] == "your value differs from the expected value. square of a whole number is not right."
@@ -325,8 +373,8 @@ def test_failing_visible_checks_are_shown_but_do_not_change_the_exit_code(course
     text = check.format_report(report)
     assert "\n  Q1  FAIL  0/2 checks\n      - your value differs from the expected value." in text
     assert "\n  Q2  pass  1/1 checks\n" in text
-    assert text.endswith("OK: the notebook follows the rules and extracts cleanly; "
-                         "the visible checks of 1 question fail.")
+    assert "\n  Q1  NOT READY  visible checks fail (0/2 pass)\n  Q2  ready      (graded automatically)\n" in text
+    assert text.endswith("\nWILL GRADE, NOT READY to hand in: 1 question failing its visible checks.")
 
 
 def test_a_visible_check_for_an_unknown_question_is_reported_not_dropped(tmp_path):
@@ -385,7 +433,11 @@ def test_main_runs_the_visible_checks_without_ever_opening_the_hidden_probes(cou
     assert SECRET not in output.out + output.err
     assert json.loads(output.out) == {
         "notebook": str(path), "assignment": ASSIGNMENT, "assignment_from": "file name", "ok": True,
-        "exit_code": 0, "notes": [], "problems": [],
+        "will_grade": True, "ready": True, "exit_code": 0, "notes": [], "problems": [], "unfinished": [],
+        "verdicts": [{"question": "Q1", "title": "square", "manual": False, "ready": True, "todo": []},
+                     {"question": "Q2", "title": "Scaler", "manual": False, "ready": True, "todo": []},
+                     {"question": "Q3", "title": "Why squares are never negative", "manual": True, "ready": True,
+                      "todo": []}],
         "checks": {"note": "", "status": "ok", "questions": [
             {"question": "Q1", "passed": True, "score": 1.0, "checks": 2, "failed": 0, "messages": []},
             {"question": "Q2", "passed": True, "score": 1.0, "checks": 1, "failed": 0, "messages": []}]},
@@ -436,7 +488,7 @@ def test_the_stored_expected_values_judge_a_wrong_answer(handed_out, tmp_path, z
     folder = student_copy(handed_out, tmp_path)
     report = check_notebook(write(folder, notebook({4: SQUARE.replace("x * x", "x ^ 2")}), "homework.ipynb"),
                             root=tmp_path, zygote=zygote)
-    assert (report.assignment, report.assignment_from, report.exit_code) == (ASSIGNMENT, "check bundle", 0)
+    assert (report.assignment, report.assignment_from, report.exit_code) == (ASSIGNMENT, "check bundle", 3)
     q1, q2 = report.questions
     assert (q1.question, q1.passed, q1.checks, q1.failed) == ("Q1", False, 2, 2)
     assert q1.messages[0] == "your value differs from the expected value. square of a whole number is not right."
@@ -505,7 +557,8 @@ def test_a_notebook_whose_run_would_stop_exits_1_with_grades_status(handed_out, 
     assert check.main(path, root=tmp_path) == 1
     out = capsys.readouterr().out
     assert f"\n  status as graded: {status}\n" in out
-    assert out.endswith("\nNOT READY: fix the 1 problem above before handing in.\n")
+    assert out.endswith("\nWILL NOT GRADE FULLY, NOT READY: fix the 1 problem above, then the 2 things left to do "
+                        "before handing in.\n")
     report = check_notebook(path, root=tmp_path, zygote=zygote)
     [problem] = report.problems
     assert problem.rule == rule and problem.message in out
@@ -526,3 +579,123 @@ def test_a_sandbox_that_fails_means_the_notebook_could_not_be_checked(course, tm
     monkeypatch.setattr(grade, "Zygote", failing)  # the zygote check starts for itself
     assert check.main(write(tmp_path, notebook()), root=course) == 2
     assert capsys.readouterr().err == "cannot check: the sandbox zygote did not start: it exited\n"
+
+
+# ---- unfinished work: a verdict per question and "will grade" told from "ready" -----------------
+
+def handout(handed_out: Path) -> nbformat.NotebookNode:
+    """The released tiny_check notebook, untouched: stubs in cells 4 and 6, Q3's answer cell 9
+    saying YOUR ANSWER HERE, read-only cells 1, 3, 5, 7 and 8, never run."""
+    return nbformat.read(handed_out / f"{ASSIGNMENT}.ipynb", as_version=4)
+
+
+def finished(handed_out: Path) -> nbformat.NotebookNode:
+    """The handout as a student hands it in: both definitions written, Q3 answered, run."""
+    nb = handout(handed_out)
+    nb.cells[3].source, nb.cells[5].source = SQUARE, SCALER
+    nb.cells[8].source = "A square is a product of two numbers of one sign."
+    for number, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type == "code":
+            cell.execution_count = number
+    return nb
+
+
+def test_the_untouched_handout_will_grade_but_is_not_ready(handed_out, tmp_path, zygote):
+    folder = student_copy(handed_out, tmp_path)
+    report = check_notebook(folder / f"{ASSIGNMENT}.ipynb", root=tmp_path, zygote=zygote)
+    out = check.format_report(report) + "\n"
+    assert (report.will_grade, report.ready, report.ok, report.exit_code) == (True, False, False, check.EXIT_NOT_READY)
+    assert [(item.cell, item.rule, item.question) for item in report.unfinished] == [
+        (4, "stub", "Q1"), (6, "stub", "Q2"), (9, "unanswered", "Q3"), (None, "not-run", None),
+        (None, "failing-check", "Q1"), (None, "failing-check", "Q2")]
+    assert ('Cell 6 ("class Scaler:") still raises NotImplementedError in `Scaler.__init__` (line 4) and '
+            "`Scaler.__call__` (line 8): that part is not written yet.") in out
+    assert "\n  Q1  NOT READY  leftover stub: cell 4; visible checks fail (0/2 pass)\n" in out
+    assert "\n  Q3  NOT READY  unanswered: cell 9\n" in out
+    assert out.endswith("\nWILL GRADE, NOT READY to hand in: 2 cells with leftover stubs, 1 answer cell unanswered, "
+                        "the notebook never run and 2 questions failing their visible checks.\n")
+    assert "OK" not in out and "READY:" not in out.replace("NOT READY", "")
+
+
+def test_a_finished_notebook_is_ready(handed_out, tmp_path, zygote):
+    folder = student_copy(handed_out, tmp_path)
+    report = check_notebook(write(folder, finished(handed_out)), root=tmp_path, zygote=zygote)
+    assert (report.problems, report.unfinished, report.exit_code) == ([], [], check.EXIT_READY)
+    assert [(verdict.question, verdict.ready) for verdict in report.verdicts] == [("Q1", True), ("Q2", True), ("Q3", True)]
+    assert check.format_report(report).endswith(
+        "\nREADY: it will grade, every answer cell is filled in, the notebook was run without errors "
+        "and the visible checks pass.")
+
+
+def _error_output(nb):
+    nb.cells[7].outputs = [v4.new_output("error", ename="NameError", evalue="name 'sqare' is not defined",
+                                         traceback=["Traceback ..."])]
+
+
+def _duplicate(nb):
+    copy = nbformat.from_dict(nb.cells[7])
+    copy.id = "copied-cell"
+    nb.cells.insert(8, copy)
+
+
+# One piece of unfinished work at a time: (change to the finished notebook, cell, rule, question,
+# the start of its message).
+UNFINISHED = {
+    "answer left as is": (lambda nb: setattr(nb.cells[8], "source", "YOUR ANSWER HERE"), 9, "unanswered", "Q3",
+                          'Cell 9 ("YOUR ANSWER HERE") is not answered: it still says YOUR ANSWER HERE.'),
+    "one stub left": (lambda nb: setattr(nb.cells[5], "source", SCALER.replace(
+        "return self.factor * np.asarray(x)", "raise NotImplementedError()")), 6, "stub", "Q2",
+                      'Cell 6 ("class Scaler:") still raises NotImplementedError in `Scaler.__call__` (line 6)'),
+    "error in an output": (_error_output, 8, "error-output", None,
+                           "Cell 8 (\"print(square(3), Scaler(2)(np.ones(2)))\") shows an error in its saved "
+                           "output (NameError: name 'sqare' is not defined)."),
+    "a cell never run": (lambda nb: setattr(nb.cells[5], "execution_count", None), None, "not-run", None,
+                         '1 of the 4 code cells was never run: cell 6 ("class Scaler:").'),
+    "read-only cell replaced": (lambda nb: setattr(nb.cells[7], "source", "print('all done')"), 8,
+                                "locked-cell-edited", None,
+                                "Cell 8 (\"print('all done')\") is the read-only cell try_them of the handout, "
+                                "but it has been changed."),
+    "answer cell deleted": (lambda nb: nb.cells.pop(8), None, "graded-cell-missing", "Q3",
+                            'The graded cell q3_answer, handout cell 9 ("YOUR ANSWER HERE") is missing'),
+    "cell copied": (_duplicate, 9, "duplicate-cell", None, "Cell 8 (\"print(square(3), Scaler(2)(np.ones(2)))\") "
+                    "and cell 9"),
+    "method signature changed": (lambda nb: setattr(nb.cells[5], "source", SCALER.replace(
+        "__call__(self, x)", "__call__(self, values)").replace("asarray(x)", "asarray(values)")), 6,
+                                 "changed-signature", "Q2",
+                                 'Cell 6 ("class Scaler:") defines `Scaler.__call__(self, values)`, but the '
+                                 "handout gives `Scaler.__call__(self, x)`"),
+}
+
+
+@pytest.mark.parametrize("change, cell, rule, question, message", UNFINISHED.values(), ids=UNFINISHED.keys())
+def test_each_piece_of_unfinished_work_is_named_and_not_ready(handed_out, tmp_path, change, cell, rule, question,
+                                                               message):
+    folder = student_copy(handed_out, tmp_path)
+    nb = finished(handed_out)
+    change(nb)
+    report = check_notebook(write(folder, nb), root=tmp_path, run_checks=False)
+    assert [(item.cell, item.rule, item.question) for item in report.unfinished] == [(cell, rule, question)]
+    assert report.unfinished[0].message.startswith(message)
+    assert (report.problems, report.will_grade, report.ready, report.exit_code) == ([], True, False, 3)
+    text = check.format_report(report)
+    assert text.splitlines()[-1].startswith("WILL GRADE, NOT READY to hand in: ")
+    if question:
+        assert f"\n  {question}  NOT READY  {check.UNFINISHED_WORDS[rule]}" in text
+
+
+def test_without_check_beside_it_a_students_notebook_says_where_check_belongs(handed_out, tmp_path, capsys):
+    alone = tmp_path / "Downloads"
+    alone.mkdir()
+    shutil.copy(handed_out / f"{ASSIGNMENT}.ipynb", alone)
+    assert check.main(alone / f"{ASSIGNMENT}.ipynb", root=tmp_path / "site-packages") == 2
+    assert capsys.readouterr().err == (
+        f"cannot check: there is no check/ folder beside {ASSIGNMENT}.ipynb (looked for {alone / 'check'}); "
+        "check/ comes with the assignment's release folder and must sit beside the notebook: keep the "
+        "notebook in that folder, or copy check/ next to it\n")
+
+
+def test_the_exit_codes_are_documented_in_the_help():
+    from autograder import cli
+    codes = [line.split()[0] for line in cli.CHECK_EXIT_CODES.splitlines()[1:] if line[:3].strip().isdigit()]
+    assert codes == ["0", "1", "2", "3"] == [str(code) for code in sorted(
+        (check.EXIT_READY, check.EXIT_PROBLEMS, check.EXIT_CANNOT_CHECK, check.EXIT_NOT_READY))]

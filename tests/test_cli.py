@@ -8,10 +8,10 @@ from autograder.verbs import bundle, export, release
 
 from autograder import cli, paths
 
-from autograder.grading import config, discovery, grade, probes
+from autograder.grading import config, discovery, probes
 from autograder.errors import AutograderError, ReferenceSolutionError
 from autograder.analysis.notebook import NotebookError
-from autograder.sandbox import SandboxError
+from autograder.sandbox import SandboxError, parent
 
 
 @pytest.mark.parametrize("error", [NotebookError("Cannot read a.ipynb: it is not valid JSON."),
@@ -63,7 +63,7 @@ def test_a_machine_that_cannot_isolate_submissions_is_one_line(monkeypatch, caps
     def refusing(*args, **kwargs):
         raise SandboxError("this machine cannot isolate submissions (no user namespaces)")
 
-    monkeypatch.setattr(grade, "Zygote", refusing)
+    monkeypatch.setattr(parent, "Zygote", refusing)  # the command line launches the zygote itself
     assignment = paths.list_assignments()[0]
     assert cli.main(["grade", assignment, str(tmp_path / "in"), "-o", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err == ("autograder grade: this machine cannot isolate submissions "

@@ -338,8 +338,8 @@ def test_reports_as_json_and_text():
                                     "reason": "top-level call dropped", "text": "print(1)"}
     text = ex.to_text()
     assert text.startswith("Extraction: 1 kept, 1 dropped, 1 skipped")
-    assert "\ncell 2\n  line 1    kept     import math  -- import kept\n" in text
-    assert "\ncell 3\n  line 1    skipped  def f(:  -- syntax error" in text
+    assert '\ncell 2 ("import math")\n  line 1    kept     import math  -- import kept\n' in text
+    assert '\ncell 3 ("def f(:")\n  line 1    skipped  def f(:  -- syntax error' in text
 
 
 def test_load_module_registers_the_module_and_shows_source_in_tracebacks(load):

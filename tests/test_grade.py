@@ -97,7 +97,7 @@ def test_syntax_error_names_the_cell_and_the_rest_is_graded(graded_class):
     assert broken.problems == [Finding(Status.EXTRACTION_ERROR, f"cell {COUNTER_CELL}"),
                                Finding(Status.MISSING_NAME, "Counter")]
     assert scores(broken) == {"Q1": 2, "Q2": 0, "Q3": None}
-    assert f"Cell {COUNTER_CELL} defines `Counter` but does not parse" in broken.questions[1].notes[0]
+    assert f"Cell {COUNTER_CELL} (\"class Counter:\") defines `Counter` but does not parse" in broken.questions[1].notes[0]
     skipped = [e for e in broken.extraction["entries"] if e["action"] == "skipped"]
     assert [e["cell"] for e in skipped] == [COUNTER_CELL]
 

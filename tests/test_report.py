@@ -72,7 +72,7 @@ def test_feedback_explains_failures_without_reference_values(graded):
     assert "Q3: Why add is commutative" in bob and "2 points: needs manual grading." in bob
     assert f"cell {EXPERIMENT_CELL}, line 2: top-level call dropped: print(add(2, 3), counter.increment())" in bob
     carol = rendered_markdown(read(out, "feedback", "carol.md"))
-    assert f"\nCell {COUNTER_CELL} defines `Counter` but does not parse" in carol
+    assert f"\nCell {COUNTER_CELL} (\"class Counter:\") defines `Counter` but does not parse" in carol
     assert f"\ncell {COUNTER_CELL}, line 9: syntax error" in carol
 
 

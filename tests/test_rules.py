@@ -24,6 +24,16 @@ CLEAN = notebook(
 )
 
 
+def test_a_message_quotes_the_first_line_of_its_cell_since_jupyterlab_shows_no_numbers():
+    long_line = "x = " + "1 + " * 20 + "1"
+    nb = notebook(Markdown("intro"), "\n\nimport numpy as np   \n", "import math\n" + long_line)
+    [problem] = check_rules(nb)
+    assert problem.message.startswith('Cell 3 ("import math") imports `math` on line 1; every import belongs in '
+                                      'the first code cell, cell 2 ("import numpy as np").')
+    [problem] = check_rules(notebook("import numpy", long_line + "\nimport math"))
+    assert problem.message.startswith('Cell 2 ("x = 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1...") imports')
+
+
 @pytest.mark.parametrize("allowed", [None, [], ["numpy", "math"]])
 def test_a_clean_notebook_has_no_violations(allowed):
     assert check_rules(CLEAN, allowed) == []
@@ -37,14 +47,17 @@ def test_imports_outside_the_first_code_cell():
     )
     assert check_rules(nb) == [
         Problem(5, "imports-first-cell",
-                  "Cell 5 imports `torch`, `os` on line 1; every import belongs in the first code cell (cell 3).",
-                  "move `import torch, os.path` to the first code cell (cell 3)"),
+                  'Cell 5 ("import torch, os.path") imports `torch`, `os` on line 1; every import belongs in the '
+                  'first code cell, cell 3 ("import numpy as np").',
+                  'move `import torch, os.path` to the first code cell, cell 3 ("import numpy as np")'),
         Problem(5, "imports-first-cell",
-                  "Cell 5 imports `torch` on line 2; every import belongs in the first code cell (cell 3).",
-                  "move `from torch import nn` to the first code cell (cell 3)"),
+                  'Cell 5 ("import torch, os.path") imports `torch` on line 2; every import belongs in the '
+                  'first code cell, cell 3 ("import numpy as np").',
+                  'move `from torch import nn` to the first code cell, cell 3 ("import numpy as np")'),
         Problem(6, "imports-first-cell",
-                  "Cell 6 imports `scipy` on line 2; every import belongs in the first code cell (cell 3).",
-                  "move `import scipy` to the first code cell (cell 3)"),
+                  'Cell 6 ("try:") imports `scipy` on line 2; every import belongs in the '
+                  'first code cell, cell 3 ("import numpy as np").',
+                  'move `import scipy` to the first code cell, cell 3 ("import numpy as np")'),
     ]
 
 
@@ -57,7 +70,7 @@ def test_a_definition_cell_that_runs_other_code():
     )
     assert check_rules(nb) == [Problem(
         3, "definition-cell-purity",
-        "Cell 3 defines `act`, `Net` but also runs other code, which the grader drops: "
+        'Cell 3 ("SIZE = 3") defines `act`, `Net` but also runs other code, which the grader drops: '
         "line 2 `net = build()` (assignment of non-literal value dropped); "
         "line 7 `print(act(-1))` (top-level call dropped); "
         "line 8 `%time act(2)` (IPython magic removed); "
@@ -70,7 +83,7 @@ def test_a_cell_that_does_not_parse():
     nb = notebook("import math", Markdown("text"), "def f(x):\n    return x +\n")
     assert check_rules(nb) == [Problem(
         3, "syntax-error",
-        "Cell 3 does not parse (line 2: invalid syntax), so the grader skips the whole cell.",
+        'Cell 3 ("def f(x):") does not parse (line 2: invalid syntax), so the grader skips the whole cell.',
         "fix line 2 of cell 3, then run the cell to check it",
     )]
 
@@ -82,10 +95,12 @@ def test_imports_not_in_the_allow_list():
     )
     assert check_rules(nb, allowed_imports=["numpy"]) == [
         Problem(1, "import-not-allowed",
-                  "Cell 1 imports `torch` on line 3, which this assignment does not allow (allowed: numpy).",
+                  'Cell 1 ("from __future__ import annotations") imports `torch` on line 3, which this '
+                  "assignment does not allow (allowed: numpy).",
                   "remove `import torch` and use only numpy"),
         Problem(2, "import-not-allowed",
-                  "Cell 2 imports `scipy` on line 2, which this assignment does not allow (allowed: numpy).",
+                  'Cell 2 ("def f():") imports `scipy` on line 2, which this assignment does not allow '
+                  "(allowed: numpy).",
                   "remove `import scipy.sparse` and use only numpy"),
     ]
     assert check_rules(nb) == [] and check_rules(nb, allowed_imports=[]) == []

@@ -616,6 +616,22 @@ def test_a_missing_preload_module_stops_the_zygote_with_its_name():
         Zygote(preload=("no_such_module_xyz",)).start()
 
 
+def test_a_launched_zygote_starts_on_its_first_run_and_is_killed_if_never_used():
+    launched = Zygote(preload=("numpy",))
+    launched.launch()
+    try:
+        assert launched.isolation is None  # nothing waited for it yet
+        assert launched.run(job("def value():\n    return 1\n")).status == "ok"
+        assert launched.isolation is not None
+    finally:
+        launched.close()
+    unused = Zygote(preload=("numpy", "torch"))
+    unused.launch()
+    process = unused._process
+    unused.close()  # at once: killed while it imports torch, not waited for
+    assert process.returncode == -signal.SIGKILL
+
+
 def test_a_dead_zygote_is_a_sandbox_error_and_a_dead_parent_takes_the_zygote_along():
     with Zygote(preload=("numpy",)) as light:
         os.kill(light.pid, signal.SIGKILL)

@@ -1,6 +1,9 @@
 """Tests of utils.py, the helper module every notebook imports."""
 
 import gzip
+import importlib.util
+import re
+import shutil
 
 import matplotlib
 
@@ -235,6 +238,31 @@ def test_fixture_loads_in_fast_mode(monkeypatch, tmp_path, loader, key, sizes):
         assert labels.shape == (size,) and labels.dtype == torch.int64
         assert images.min() == 0.0 and images.max() == 1.0
         assert set(labels.tolist()) == set(range(10))
+
+
+def test_a_release_folders_copy_finds_the_samples_of_the_installed_kit(monkeypatch, tmp_path):
+    """A student's release folder holds utils.py but no data/: fast mode loads the samples that the
+    installed nn_course_kit package ships, offline; with none anywhere, the error says where it looked."""
+    release = tmp_path / "release"
+    release.mkdir()
+    shutil.copy(utils.__file__, release / "utils.py")
+    spec = importlib.util.spec_from_file_location("release_utils", release / "utils.py")
+    copy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copy)
+
+    def offline(url, destination):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(copy, "FAST", True)
+    monkeypatch.setattr(copy, "_fetch", offline)
+    assert copy.fixture_dirs()[0] == release / "data" / "fixtures"
+    images, labels = copy.load_mnist("test")
+    assert images.shape == (500, 1, 28, 28) and labels.shape == (500,)
+    monkeypatch.setattr(copy, "fixture_dirs", lambda: [release / "data" / "fixtures"])
+    with pytest.raises(FileNotFoundError, match="Fast mode .COURSE_FAST=1. found no sample either, in "
+                                                f"{re.escape(str(release / 'data' / 'fixtures' / 'mnist'))}"):
+        copy.load_mnist("test")
 
 
 # --- train and evaluate ---------------------------------------------------------------------

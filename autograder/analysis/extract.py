@@ -34,7 +34,7 @@ from pathlib import Path
 
 from autograder.errors import AutograderError
 from autograder.analysis.ipython_syntax import remove_ipython_syntax, split_lines
-from autograder.analysis.notebook import read_notebook
+from autograder.analysis.notebook import cell_label, read_notebook
 
 KEPT, DROPPED, SKIPPED = "kept", "dropped", "skipped"
 DEFINITION_KINDS = ("function", "class")
@@ -92,6 +92,7 @@ class Extraction:
     entries: list[Entry]
     defined_names: dict[str, str]  # name -> "class" | "function" | "import" | "constant"
     notes: list[str] = field(default_factory=list)  # from reading the file (encoding, repairs)
+    labels: dict[int, str] = field(default_factory=dict)  # cell number -> `cell 4 ("def square(x):")`
 
     @property
     def syntax_errors(self) -> list[Entry]:
@@ -119,7 +120,7 @@ class Extraction:
         for entry in self.entries:
             if entry.cell != current_cell:
                 current_cell = entry.cell
-                lines.append(f"\ncell {entry.cell}")
+                lines.append(f"\n{self.labels.get(entry.cell, f'cell {entry.cell}')}")
             lines.append(f"  line {entry.line:<4} {entry.action:<8} {entry.text}  -- {entry.reason}")
         return "\n".join(lines) + "\n"
 
@@ -156,6 +157,11 @@ class CodeCell:
     tree: ast.Module | None
     error: Entry | None  # the report entry when the cell does not parse
     error_message: str = ""  # the parser's message, e.g. "expected ':'"
+
+    @property
+    def label(self) -> str:
+        """`cell 4 ("def square(x):")`: see `notebook.cell_label`."""
+        return cell_label(self.cell, self.original)
 
     @property
     def top_level_removals(self) -> list[Entry]:
@@ -347,7 +353,8 @@ def extract(nb) -> Extraction:
     """Build the module of `nb`'s definitions and the report (see the module docstring)."""
     entries: list[Entry] = []
     statements: list[Statement] = []
-    for code in code_cells(nb):
+    cells = code_cells(nb)
+    for code in cells:
         entries += code.removed
         if code.error:
             entries.append(code.error)
@@ -404,7 +411,8 @@ def extract(nb) -> Extraction:
     entries += [s.entry(*decisions[s]) for s in statements]
     entries.sort(key=lambda e: (e.cell, e.line))
     defined = {name: s.kind for s in kept for name in s.names}
-    return Extraction(_module_source(imports, constants, definitions), entries, defined)
+    return Extraction(_module_source(imports, constants, definitions), entries, defined,
+                      labels={code.cell: code.label for code in cells})
 
 
 def _module_source(imports: list[Statement], constants: list[Statement], definitions: list[Statement]) -> str:

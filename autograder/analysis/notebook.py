@@ -73,6 +73,29 @@ def notebook_metadata_assignment(nb) -> str | None:
     return name if isinstance(name, str) and name.strip() else None
 
 
+QUOTE_LIMIT = 40  # characters of a cell's first line quoted in a message
+
+
+def cell_label(number: int, source: str) -> str:
+    """How messages name a cell: `cell 6 ("## Q1: the energy")`, its 1-based position among all
+    cells (JupyterLab shows no numbers, and counts markdown cells when a student counts) and its
+    first non-blank line, shortened, so that it can be found by eye or with Find."""
+    line = next((text.strip() for text in source.splitlines() if text.strip()), "")
+    if len(line) > QUOTE_LIMIT:
+        line = line[:QUOTE_LIMIT - 3].rstrip() + "..."
+    return f'cell {number} ("{line}")' if line else f"cell {number} (empty)"
+
+
+def cell_label_in(nb, number: int) -> str:
+    """`cell_label` of cell `number` (1-based) of `nb`."""
+    return cell_label(number, nb.cells[number - 1].source)
+
+
+def capitalised(text: str) -> str:
+    """`text` with its first letter upper case (str.capitalize lowers the rest)."""
+    return text[:1].upper() + text[1:]
+
+
 def _read_bytes(path: Path) -> bytes:
     try:
         if not path.exists():

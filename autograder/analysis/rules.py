@@ -1,7 +1,8 @@
 """Check the submission rules the course states, so a student learns before grading what the
 extractor would do to their notebook.
 
-Rules (each `Problem` names its cell, counted from 1 among all cells, markdown included):
+Rules (each `Problem` names its cell, counted from 1 among all cells, markdown included, and quotes
+its first line, `notebook.cell_label`):
 - `syntax-error`: a code cell does not parse, so the grader skips it and everything it defines.
 - `imports-first-cell`: a top-level import outside the first code cell (the first one that is not
   blank). Imports inside a function belong to the function and are not flagged.
@@ -23,6 +24,7 @@ import sys
 from dataclasses import dataclass
 
 from autograder.analysis.extract import CodeCell, code_cells
+from autograder.analysis.notebook import capitalised
 
 
 @dataclass(frozen=True)
@@ -40,14 +42,14 @@ class Problem:
 def check_rules(nb, allowed_imports: list[str] | None = None) -> list[Problem]:
     """Every broken rule in `nb`, in cell order (within a cell: the rules in the order above)."""
     cells = code_cells(nb)
-    first = next((code.cell for code in cells if code.original.strip()), None)
+    first = next((code for code in cells if code.original.strip()), None)
     problems: list[Problem] = []
     for code in cells:
         if code.error:
             problems.append(_syntax_error(code))
             continue
-        if code.cell != first:
-            problems += _imports_outside_first_cell(code, first)
+        if first is not None and code is not first:
+            problems += _imports_outside_first_cell(code, first.label)
         problems += _impure_definition_cell(code)
         if allowed_imports:
             problems += _imports_not_allowed(code, set(allowed_imports) | {"__future__"})
@@ -59,7 +61,7 @@ def _syntax_error(code: CodeCell) -> Problem:
     return Problem(
         code.cell,
         "syntax-error",
-        f"Cell {code.cell} does not parse (line {line}: {code.error_message}), "
+        f"{capitalised(code.label)} does not parse (line {line}: {code.error_message}), "
         "so the grader skips the whole cell.",
         f"fix line {line} of cell {code.cell}, then run the cell to check it",
     )
@@ -76,7 +78,7 @@ def _modules(node: ast.Import | ast.ImportFrom) -> list[str]:
     return [alias.name.split(".")[0] for alias in node.names]
 
 
-def _imports_outside_first_cell(code: CodeCell, first: int) -> list[Problem]:
+def _imports_outside_first_cell(code: CodeCell, first_label: str) -> list[Problem]:
     problems = []
     for statement in code.statements:
         if statement.kind != "import":
@@ -86,9 +88,9 @@ def _imports_outside_first_cell(code: CodeCell, first: int) -> list[Problem]:
             problems.append(Problem(
                 code.cell,
                 "imports-first-cell",
-                f"Cell {code.cell} imports {modules} on line {node.lineno}; every import belongs in the "
-                f"first code cell (cell {first}).",
-                f"move `{ast.unparse(node)}` to the first code cell (cell {first})",
+                f"{capitalised(code.label)} imports {modules} on line {node.lineno}; every import belongs "
+                f"in the first code cell, {first_label}.",
+                f"move `{ast.unparse(node)}` to the first code cell, {first_label}",
             ))
     return problems
 
@@ -105,7 +107,7 @@ def _impure_definition_cell(code: CodeCell) -> list[Problem]:
     return [Problem(
         code.cell,
         "definition-cell-purity",
-        f"Cell {code.cell} defines {names} but also runs other code, which the grader drops: {listed}.",
+        f"{capitalised(code.label)} defines {names} but also runs other code, which the grader drops: {listed}.",
         "move those lines to a separate cell so that this cell holds only definitions",
     )]
 
@@ -125,7 +127,7 @@ def _imports_not_allowed(code: CodeCell, allowed: set[str]) -> list[Problem]:
                 problems.append(Problem(
                     code.cell,
                     "import-not-allowed",
-                    f"Cell {code.cell} imports `{module}` on line {node.lineno}, which this assignment "
+                    f"{capitalised(code.label)} imports `{module}` on line {node.lineno}, which this assignment "
                     f"does not allow (allowed: {listed}).",
                     f"remove `{ast.unparse(node)}` and use only {listed}",
                 ))

@@ -50,6 +50,7 @@ from autograder.grading.probes import Verdict, judge
 from autograder.analysis.rules import Problem, check_rules
 from autograder.grading.probe_runs import ProbeRun, run_probes
 from autograder.sandbox import SandboxError, Zygote
+from autograder.sandbox.parent import MANY_RUNS_ONLY
 from autograder.grading.status import Finding, Status
 
 log = logging.getLogger(__name__)
@@ -478,7 +479,7 @@ def grade_assignment(assignment: str | GradingConfig, submissions: Path, out_dir
     """Grade every submission in `submissions` (see `find_submissions`) into `out_dir/results/`;
     with `shard`, only the students it holds, and `out_dir/shard.json` says which (`shards`).
 
-    `zygote`: an already running Zygote to use (tests share one); without one, a Zygote is started
+    `zygote`: a running (or launched) Zygote to use (tests share one); without one, a Zygote is started
     for the batch, which refuses to run where this machine cannot isolate a child unless
     `allow_weak_sandbox` (every report then says which protections were missing).
     Raises ConfigError, discovery.DiscoveryError, ReferenceSolutionError or SandboxError before
@@ -490,14 +491,16 @@ def grade_assignment(assignment: str | GradingConfig, submissions: Path, out_dir
     results_dir = out_dir / "results"
     results_dir.mkdir(exist_ok=True)
     seed = batch_seed(config.assignment)
-    with _batch_log(out_dir / "grade.log"), running_zygote(zygote, config, allow_weak_sandbox) as running:
+    with _batch_log(out_dir / "grade.log"):
+        # Found before the sandbox is waited for: a zygote launched early imports torch meanwhile.
         found = everyone = find_submissions(submissions, config.assignment, out_dir / "unpacked")
         if shard is not None:
             found = shard.select(everyone)
-        batch = _Batch(config, running, run_reference(config, running, seed), seed, results_dir, force)
-        log.info("grading %d submissions of %s (seed %d); sandbox: %s", len(found), config.assignment, seed,
-                 batch.isolation)
-        graded = _grade_all(found, batch, jobs, progress)
+        with running_zygote(zygote, config, allow_weak_sandbox) as running:
+            batch = _Batch(config, running, run_reference(config, running, seed), seed, results_dir, force)
+            log.info("grading %d submissions of %s (seed %d); sandbox: %s", len(found), config.assignment, seed,
+                     batch.isolation)
+            graded = _grade_all(found, batch, jobs, progress)
         if shard is not None:
             write_record(out_dir, shard, config.assignment, [s.student for s in everyone], [s.student for s in found],
                          batch.isolation)
@@ -595,16 +598,22 @@ def _batch_log(path: Path):
 
 
 @contextlib.contextmanager
-def running_zygote(zygote: Zygote | None, config: GradingConfig, allow_weak: bool = False):
-    """`zygote` when given, else a new one with `config`'s limits, preloads and blocked imports (see
-    `Zygote` for `allow_weak`). Raises SandboxError for a given zygote that can import a package
-    `config` blocks."""
+def running_zygote(zygote: Zygote | None, config: GradingConfig, allow_weak: bool = False, one_run: bool = False):
+    """`zygote` when given (one only launched is waited for by its first run), else a new one with
+    `config`'s limits, preloads and blocked imports (see `Zygote` for `allow_weak`); `one_run` leaves
+    out the preloads that pay only over many runs (MANY_RUNS_ONLY). A given zygote that can import a
+    package `config` blocks is closed and replaced when it was only launched (the CLI launches one
+    before it has read the assignment), and refused with SandboxError when it is running."""
+    missing = sorted(set(config.blocked_imports) - set(zygote.blocked)) if zygote is not None else []
+    if missing and zygote.isolation is None:
+        zygote.close()
+        zygote = None
+    if missing:
+        raise SandboxError(f"{config.assignment} blocks {', '.join(missing)}, which this sandbox zygote can "
+                           f"import: start it with blocked={tuple(config.blocked_imports)!r}")
     if zygote is not None:
-        missing = sorted(set(config.blocked_imports) - set(zygote.blocked)) if config.blocked_imports else []
-        if missing:
-            raise SandboxError(f"{config.assignment} blocks {', '.join(missing)}, which this sandbox zygote can "
-                               f"import: start it with blocked={tuple(config.blocked_imports)!r}")
         yield zygote
         return
-    with Zygote(config.limits, config.preload, blocked=config.blocked_imports, allow_weak=allow_weak) as started:
+    preload = tuple(name for name in config.preload if not (one_run and name in MANY_RUNS_ONLY))
+    with Zygote(config.limits, preload, blocked=config.blocked_imports, allow_weak=allow_weak) as started:
         yield started

@@ -15,6 +15,7 @@ from typing import Iterable
 
 from autograder.grading.config import RequiredName
 from autograder.analysis.extract import Extraction, code_cells
+from autograder.analysis.notebook import capitalised, cell_label_in
 from autograder.analysis.rules import Problem
 
 
@@ -31,17 +32,23 @@ def required_name_problems(extraction: Extraction, nb, required: Iterable[Requir
         if kind is None:
             problems.append(_missing_name(name, extraction, nb))
         elif kind != name.kind:
-            problems.append(_wrong_kind(name, kind, _kept_cell(extraction, name.name)))
+            problems.append(_wrong_kind(name, kind, kept_cell(extraction, name.name), nb))
         elif name.signature is not None:
-            problem = _signature_problem(name, tree, _kept_cell(extraction, name.name))
+            problem = _signature_problem(name, tree, kept_cell(extraction, name.name), nb)
             if problem:
                 problems.append(problem)
     return problems
 
 
-def _kept_cell(extraction: Extraction, name: str) -> int:
+def kept_cell(extraction: Extraction, name: str) -> int:
+    """The cell of the definition of `name` the extracted module keeps."""
     return next(entry.cell for entry in reversed(extraction.entries)
                 if entry.action == "kept" and name in (entry.name or "").split(", "))
+
+
+def _named(nb, cell: int) -> str:
+    """`Cell 4 ("def square(x):")`, to begin a message."""
+    return capitalised(cell_label_in(nb, cell))
 
 
 def _needs(name: RequiredName) -> str:
@@ -61,7 +68,7 @@ def _missing_name(name: RequiredName, extraction: Extraction, nb) -> Problem:
     if unparsed:
         cell = unparsed[-1]
         return Problem(cell, "missing-name",
-                       f"Cell {cell} defines `{name.name}` but does not parse, so the grader has no "
+                       f"{_named(nb, cell)} defines `{name.name}` but does not parse, so the grader has no "
                        f"`{name.name}`; {_needs(name)}.",
                        f"fix the syntax error in cell {cell}")
     dropped = [entry for entry in extraction.entries
@@ -69,26 +76,26 @@ def _missing_name(name: RequiredName, extraction: Extraction, nb) -> Problem:
     if dropped:
         entry = dropped[-1]
         return Problem(entry.cell, "missing-name",
-                       f"Cell {entry.cell} sets `{name.name}` on line {entry.line} with code the grader "
+                       f"{_named(nb, entry.cell)} sets `{name.name}` on line {entry.line} with code the grader "
                        f"drops ({entry.reason}); {_needs(name)}.",
                        f"define `{name.name}` directly with {_definition_hint(name)}")
     other_case = [n for n in extraction.defined_names if n.lower() == name.name.lower()]
     similar = other_case or difflib.get_close_matches(name.name, list(extraction.defined_names), n=1, cutoff=0.8)
     if similar:
-        cell = _kept_cell(extraction, similar[0])
+        cell = kept_cell(extraction, similar[0])
         why = " (names are case-sensitive)" if other_case else ""
-        return Problem(cell, "missing-name", f"Cell {cell} defines `{similar[0]}`, but {_needs(name)}{why}.",
+        return Problem(cell, "missing-name", f"{_named(nb, cell)} defines `{similar[0]}`, but {_needs(name)}{why}.",
                        f"rename `{similar[0]}` to `{name.name}`")
     return Problem(None, "missing-name",
                    f"The notebook does not define `{name.name}`; {_needs(name)}.",
                    f"define {_definition_hint(name)} in a definition cell, spelled exactly so")
 
 
-def _wrong_kind(name: RequiredName, kind: str, cell: int) -> Problem:
+def _wrong_kind(name: RequiredName, kind: str, cell: int, nb) -> Problem:
     found = {"class": f"defines `{name.name}` as a class", "function": f"defines `{name.name}` as a function",
              "import": f"imports `{name.name}`", "constant": f"sets `{name.name}` to a constant"}[kind]
     return Problem(cell, "wrong-kind",
-                   f"Cell {cell} {found}, but {_needs(name)}.",
+                   f"{_named(nb, cell)} {found}, but {_needs(name)}.",
                    f"write `{name.name}` as a {name.kind}: {_definition_hint(name)}")
 
 
@@ -150,7 +157,7 @@ def accepts(found: list[Parameter], expected: list[Parameter]) -> bool:
     return names == [p.name for p in expected] and all(p.optional for p in found[len(expected):])
 
 
-def _signature_problem(name: RequiredName, tree: ast.Module, cell: int) -> Problem | None:
+def _signature_problem(name: RequiredName, tree: ast.Module, cell: int, nb) -> Problem | None:
     expected = parse_signature(name.signature)
     found = definition_parameters(name.name, tree)
     if found is None or accepts(found, expected):
@@ -159,9 +166,9 @@ def _signature_problem(name: RequiredName, tree: ast.Module, cell: int) -> Probl
     if name.kind == "class":
         init = f"def __init__(self, {wanted})" if wanted else "def __init__(self)"
         return Problem(cell, "wrong-signature",
-                       f"Cell {cell} defines `{name.name}` with the constructor parameters ({actual}), "
+                       f"{_named(nb, cell)} defines `{name.name}` with the constructor parameters ({actual}), "
                        f"but the grader creates it as `{name.name}({wanted})`.",
                        f"give `{name.name}` the constructor `{init}` (further parameters need defaults)")
     return Problem(cell, "wrong-signature",
-                   f"Cell {cell} defines `{name.name}({actual})`, but the grader calls `{name.name}({wanted})`.",
+                   f"{_named(nb, cell)} defines `{name.name}({actual})`, but the grader calls `{name.name}({wanted})`.",
                    f"make it `def {name.name}({wanted})` (further parameters need defaults)")

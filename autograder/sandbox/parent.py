@@ -10,10 +10,12 @@ import json
 import logging
 import os
 import selectors
+import signal
 import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict
 
@@ -30,6 +32,12 @@ log = logging.getLogger(__name__)
 
 # torch._dynamo: the first optimiser a process builds imports it, which costs seconds per child.
 DEFAULT_PRELOAD = ("numpy", "torch", "torch._dynamo", "matplotlib.pyplot", "utils")
+# For a verb that runs one child (`check`): preloading only moves an import from the child to the
+# zygote, so torch._dynamo, which a submission's module and the visible checks do not need (only an
+# optimiser step imports it), would cost 1.5 s for nothing. What every child imports stays, so
+# that the memory limit counts the same as in `grade`.
+MANY_RUNS_ONLY = ("torch._dynamo",)
+ONE_RUN_PRELOAD = tuple(name for name in DEFAULT_PRELOAD if name not in MANY_RUNS_ONLY)
 # Settings of the engine and its libraries passed to the zygote; never anything else of the grader's.
 PASSED_VARIABLES = ("COURSE_FAST", "ATEN_CPU_CAPABILITY")
 TAIL_BYTES = 8192
@@ -69,6 +77,8 @@ class Zygote:
         self.isolation: Isolation | None = None
         self._process: subprocess.Popen | None = None
         self._control: socket.socket | None = None
+        self._launch_error = ""
+        self._starting = threading.Lock()
 
     def __enter__(self) -> "Zygote":
         self.start()
@@ -85,37 +95,67 @@ class Zygote:
         """Start the zygote and wait until it has imported the preloaded modules and tried the
         isolation. Raises SandboxError when it cannot start, or cannot isolate and the weak mode
         was not allowed."""
+        self.launch()
+        self.wait_started()
+
+    def launch(self) -> None:
+        """Start the zygote without waiting for it: it imports the preloaded modules while the
+        caller does other work. `wait_started` (which the first `run` calls) waits for it; `close`
+        before then kills it."""
+        if self._process is not None:
+            return
+        self.isolation, self._launch_error = None, ""
         control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._process = subprocess.Popen(
             _zygote_command(theirs.fileno()), pass_fds=[theirs.fileno()], env=_zygote_environment(),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
         theirs.close()
         self._control = control
-        control.settimeout(START_TIMEOUT)
         try:
             control.send(json.dumps({"parent_pid": os.getpid(), "preload": self.preload,
                                      "blocked": self.blocked, "isolate": self.isolate}).encode())
-            hello = json.loads(control.recv(2**20) or b'{"error": "it exited"}')
-        except (OSError, ValueError) as error:
-            hello = {"error": f"no answer ({error})"}
-        control.settimeout(None)
-        if "error" in hello:
-            self.close()
-            raise SandboxError(f"the sandbox zygote did not start: {hello['error']}")
-        self.isolation = Isolation(**hello["isolation"])
-        if not self.isolation.complete:
-            if not self.allow_weak:
+        except OSError as error:
+            self._launch_error = f"no answer ({error})"
+
+    def wait_started(self) -> None:
+        """Wait until the launched zygote is ready (at once when it is). Raises SandboxError as
+        `start` does."""
+        with self._starting:
+            if self.isolation is not None:
+                return
+            if self._control is None:
+                raise SandboxError("the zygote is not running; use `with Zygote(...) as zygote:`")
+            self._control.settimeout(START_TIMEOUT)
+            try:
+                hello = json.loads(self._control.recv(2**20) or b'{"error": "it exited"}')
+            except (OSError, ValueError) as error:
+                hello = {"error": self._launch_error or f"no answer ({error})"}
+            if "error" in hello:
                 self.close()
-                raise SandboxError(f"this machine cannot isolate submissions ({self.isolation.missing}); "
-                                   "unprivileged user namespaces are needed (see docs/architecture.md). "
-                                   "To grade anyway, without protection, pass --allow-weak-sandbox")
-            log.warning("the sandbox is weak: %s", self.isolation.describe())
+                raise SandboxError(f"the sandbox zygote did not start: {hello['error']}")
+            self._control.settimeout(None)
+            isolation = Isolation(**hello["isolation"])
+            if not isolation.complete:
+                if not self.allow_weak:
+                    self.close()
+                    raise SandboxError(f"this machine cannot isolate submissions ({isolation.missing}); "
+                                       "unprivileged user namespaces are needed (see docs/architecture.md). "
+                                       "To grade anyway, without protection, pass --allow-weak-sandbox")
+                log.warning("the sandbox is weak: %s", isolation.describe())
+            self.isolation = isolation
 
     def close(self) -> None:
-        """Stop the zygote (it exits when its socket closes) and reap it."""
+        """Stop the zygote (it exits when its socket closes) and reap it; one launched but never
+        waited for is killed, with the processes of its session, rather than left to finish its
+        imports."""
         if self._control is not None:
             self._control.close()
             self._control = None
+        if self._process is not None and self.isolation is None:
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if self._process is not None:
             try:
                 self._process.wait(timeout=10)
@@ -129,6 +169,7 @@ class Zygote:
         (not the submission) fails, ValueError for a malformed job."""
         _check_job(job)
         limits = limits or self.limits_default
+        self.wait_started()
         if self._control is None:
             raise SandboxError("the zygote is not running; use `with Zygote(...) as zygote:`")
         started = time.monotonic()

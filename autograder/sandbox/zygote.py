@@ -43,7 +43,9 @@ def main(control_fd: int) -> None:
     while True:
         message, fds, _, _ = socket.recv_fds(control, 16, 4, socket.MSG_CMSG_CLOEXEC)
         if not message:
-            return  # the parent closed the socket, or died
+            # The parent closed the socket, or died. Exit at once: tearing down torch's modules
+            # would keep the parent waiting for a second, and the zygote has nothing to flush.
+            os._exit(0)
         try:
             pid = os.fork()
         except OSError:

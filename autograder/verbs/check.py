@@ -1,8 +1,9 @@
 """Check a notebook before handing it in (the ``autograder check`` verb).
 
 A student runs ``autograder check my.ipynb`` and learns, before any grader does, whether the notebook
-will grade. Every problem names its cell (1-based among all cells, markdown included, as JupyterLab
-counts) and comes with a one-line fix:
+will grade and whether it is ready to hand in. Every problem names its cell (1-based among all cells,
+markdown included, and its first line quoted, since JupyterLab shows no cell numbers) and comes with a
+one-line fix:
 
 - the submission rules of `autograder.analysis.rules`: imports outside the first code cell, code in a
   definition cell that the grader would drop (listing those lines), cells that do not parse, imports
@@ -27,27 +28,39 @@ Where the grading config comes from:
 
 The hidden probes file is never opened.
 
-The run is graded exactly as `autograder grade` grades a submission, so the report gives its status
+The run is graded exactly as `autograder grade` grades a submission (in a sandbox that the command line
+launches before it reads the notebook, preloading what the one run needs), so the report gives its status
 in grade's own words (`autograder.grading.status`): "time limit", "memory limit", "crashed (exit code 0)",
 "malformed answer", "exception at import", ... or "partial" / "ok" when everything ran.
 
-Exit codes answer "will this notebook grade?", which is what a script gating a hand-in needs:
+Then what is not finished, which would cost marks although the notebook grades
+(`autograder.analysis.unfinished`, each item with its cell quoted and a fix): answer cells still
+unanswered (``YOUR ANSWER HERE``, or only the stub ``raise NotImplementedError()``), leftover stubs,
+error outputs saved in the notebook, cells never run, read-only cells edited (nbgrader's checksum
+against the handout's) or graded and read-only cells missing, copied cells, functions or methods
+whose parameters differ from the handout's, and the visible checks that fail. Each question of
+grading.toml gets a verdict (ready, or what is left), and the last line says whether the notebook
+will grade and whether it is ready to hand in.
 
-- 0: it will grade: it follows the rules, defines every required name as the right kind with
-  parameters the grader can call, its extracted module loads, and the sandbox did not stop its run.
+Exit codes, for a script gating a hand-in (`autograder check nb.ipynb && submit`):
+
+- 0: ready to hand in: it will grade (it follows the rules, defines every required name as the
+  right kind with parameters the grader can call, its module loads, the sandbox did not stop its
+  run) and nothing is left to do (every answer cell filled in, no stub, run without errors, the
+  handout's cells intact, every visible check passing).
 - 1: it will not grade fully: a rule or name problem, a module that does not load ("exception at
   import"), or a run the sandbox stopped ("time limit", "memory limit", "crashed", "malformed
   answer"), which would cost every test that had not finished.
-- 2: it could not be checked: unreadable notebook, unknown assignment, broken grading.toml, or a
-  sandbox that failed to start.
+- 2: it could not be checked: unreadable notebook, unknown assignment, no check bundle, broken
+  grading.toml, or a sandbox that failed to start.
+- 3: it will grade but is not ready: unfinished work is listed (the untouched handout exits 3).
 
-Visible checks that merely fail (a wrong value, an exception in a check) do not change the exit
-code: they preview part of the grade and are shown as FAIL, with what was wrong. When there are no
-visible checks or no expected values for them, the module is not run, so the exit code then only
-covers the rules and the names.
+When there are no visible checks or no expected values for them, the module is not run, so the
+exit code then only covers the rules, the names and the unfinished work.
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -63,14 +76,15 @@ from autograder.grading import grade
 from autograder import paths
 from autograder.grading.config import CONFIG_FILE, GradingConfig, load_config
 from autograder.analysis.extract import Extraction, extract
+from autograder.analysis.unfinished import NEVER_RUN, Unfinished, nbgrader, recorded_signatures, unfinished_work
 from autograder.errors import AutograderError, ReferenceSolutionError
-from autograder.grading.names import required_name_problems
-from autograder.analysis.notebook import notebook_metadata_assignment, read_notebook
+from autograder.grading.names import accepts, kept_cell, parameters, parse_signature, required_name_problems
+from autograder.analysis.notebook import capitalised, cell_label_in, notebook_metadata_assignment, read_notebook
 from autograder.analysis.rules import Problem, check_rules
 from autograder.sandbox import Zygote
 from autograder.grading.status import Finding, Status
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_CANNOT_CHECK = 0, 1, 2
+EXIT_READY, EXIT_PROBLEMS, EXIT_CANNOT_CHECK, EXIT_NOT_READY = 0, 1, 2, 3
 NO_EXPECTED_VALUES = "no expected values; ask your instructor"
 
 
@@ -87,24 +101,48 @@ class QuestionChecks:
     messages: list[str]  # what was wrong, each message once (never the expected values)
 
 
+@dataclass(frozen=True)
+class QuestionVerdict:
+    """One question of grading.toml as the student hands it in: ready, or what is left to do."""
+
+    question: str
+    title: str
+    manual: bool  # marked by hand
+    ready: bool
+    todo: list[str]  # what is left, shortest first: "unanswered: cell 6 (...)", "visible checks fail (0/1)"
+
+
 @dataclass
 class CheckReport:
     notebook: Path
     assignment: str
     assignment_from: str  # "argument" | "check bundle" | "metadata" | "file name"
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # what stops it grading fully
     questions: list[QuestionChecks] = field(default_factory=list)
     checks_note: str = ""  # why the visible checks did not run
     status: Finding | None = None  # grade's status for the run of the visible checks, if they ran
     notes: list[str] = field(default_factory=list)  # from reading the file (encoding guessed, repairs)
+    unfinished: list[Unfinished] = field(default_factory=list)  # what makes it not ready to hand in
+    verdicts: list[QuestionVerdict] = field(default_factory=list)  # one per question of grading.toml
 
     @property
-    def ok(self) -> bool:
+    def will_grade(self) -> bool:
         return not self.problems
 
     @property
+    def ready(self) -> bool:
+        return self.will_grade and not self.unfinished
+
+    @property
+    def ok(self) -> bool:
+        """Ready to hand in."""
+        return self.ready
+
+    @property
     def exit_code(self) -> int:
-        return EXIT_OK if self.ok else EXIT_PROBLEMS
+        if not self.will_grade:
+            return EXIT_PROBLEMS
+        return EXIT_READY if self.ready else EXIT_NOT_READY
 
     def to_json(self) -> dict:
         return {
@@ -112,9 +150,13 @@ class CheckReport:
             "assignment": self.assignment,
             "assignment_from": self.assignment_from,
             "ok": self.ok,
+            "will_grade": self.will_grade,
+            "ready": self.ready,
             "exit_code": self.exit_code,
             "notes": list(self.notes),
             "problems": [asdict(problem) for problem in self.problems],
+            "unfinished": [asdict(item) for item in self.unfinished],
+            "verdicts": [asdict(verdict) for verdict in self.verdicts],
             "checks": {"note": self.checks_note, "status": self.status.text if self.status else "",
                        "questions": [asdict(q) for q in self.questions]},
         }
@@ -145,6 +187,11 @@ def find_setting(notebook_path: Path, nb, assignment: str | None, root: Path = p
                              f"assignment {config.assignment!r}, not {assignment!r}")
         found_from = "argument" if assignment else "check bundle"
         return Setting(config, found_from, bundled.parent / bundle.EXPECTED_FILE)
+    if not paths.list_assignments(root):  # a student's machine: the release folder is all there is
+        raise paths.AssignmentError(
+            f"there is no check/ folder beside {Path(notebook_path).name} (looked for {bundled.parent.resolve()}); "
+            "check/ comes with the assignment's release folder and must sit beside the notebook: keep the "
+            "notebook in that folder, or copy check/ next to it")
     if assignment is None:
         assignment, found_from = guess_assignment(notebook_path, nb, root)
     else:
@@ -190,12 +237,17 @@ def check_notebook(path, assignment: str | None = None, root: Path = paths.REPO_
     """
     path = Path(path)
     notes: list[str] = []
-    nb = read_notebook(path, keep_outputs=False, notes=notes)
+    nb = read_notebook(path, notes=notes)
     setting = find_setting(path, nb, assignment, root)
     config = setting.config
+    unfinished = unfinished_work(nb)  # the only use of the outputs
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
     extraction = extract(nb)
     problems = check_rules(nb, list(config.allowed_imports))
     problems += required_name_problems(extraction, nb, config.names)
+    unfinished += changed_signatures(nb, extraction, config)
     report = CheckReport(path, config.assignment, setting.found_from, problems, notes=notes)
     if not run_checks:
         report.checks_note = "not run"
@@ -207,7 +259,138 @@ def check_notebook(path, assignment: str | None = None, root: Path = paths.REPO_
         report.problems += [run.problem] if run.problem else []
     # Cell order, as the student reads the notebook; problems of no single cell last.
     report.problems.sort(key=lambda problem: (problem.cell is None, problem.cell or 0))
+    unfinished += [Unfinished(None, "failing-check", f"{q.checks - q.failed} of the {q.checks} visible checks of "
+                              f"{q.question} pass.", "see what fails under Visible checks above", question=q.question)
+                   for q in report.questions if not q.passed]
+    owners = question_owners(nb, extraction, config)
+    report.unfinished = sorted((_owned(item, config, owners) for item in unfinished),
+                               key=lambda item: (item.cell is None, item.cell or 0))
+    report.verdicts = question_verdicts(config, report, owners)
     return report
+
+
+# ----------------------------------------------------------------------------- unfinished work, per question
+
+
+def changed_signatures(nb, extraction: Extraction, config: GradingConfig) -> list[Unfinished]:
+    """Functions and methods whose parameters differ from the handout's (recorded in the notebook's
+    metadata by `autograder release`) so that a call written for the handout's fails; those whose
+    signature grading.toml gives are left to `required_name_problems`."""
+    handout = recorded_signatures(nb)
+    if not handout:
+        return []
+    checked = {name.name for name in config.names if name.signature is not None}
+    checked |= {f"{name}.__init__" for name in checked}
+    tree = ast.parse(extraction.source)
+    defined = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            defined[node.name] = (node, node.name)
+        elif isinstance(node, ast.ClassDef):
+            defined.update({f"{node.name}.{item.name}": (item, node.name) for item in node.body
+                            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))})
+    found = []
+    for name, text in handout.items():
+        if name in checked or name not in defined:
+            continue
+        node, owner = defined[name]
+        actual = parameters(node)
+        if accepts(actual, parse_signature(text)):
+            continue
+        cell = kept_cell(extraction, owner)
+        written = ", ".join(parameter.name for parameter in actual)
+        found.append(Unfinished(cell, "changed-signature",
+                                f"{capitalised(cell_label_in(nb, cell))} defines `{name}({written})`, but the handout "
+                                f"gives `{name}{text}`, which the notebook's tests and the grader call.",
+                                f"keep the parameters `{text}` (a further parameter needs a default)"))
+    return found
+
+
+def question_owners(nb, extraction: Extraction, config: GradingConfig) -> dict[int, str]:
+    """{cell number: question id} for the cells that belong to a question: the cells defining the
+    names grading.toml requires for it, and the nbgrader cells whose grade id names it. A grade id
+    names a question when it begins with the question's id, read without case or punctuation
+    (`q1a_answer` is Q1a's); when it begins with a shorter part of several ids (`q2c_answer` for
+    Q2C-nets and Q2C-plot), with the one that is marked by hand, if only one is."""
+    owners = {}
+    for number, cell in enumerate(nb.cells, start=1):
+        grade_id = nbgrader(cell).get("grade_id")
+        if isinstance(grade_id, str):
+            question = question_of_grade_id(grade_id, config)
+            if question:
+                owners[number] = question
+    for name in config.names:
+        cells = [entry.cell for entry in extraction.entries
+                 if entry.action == "kept" and name.name in (entry.name or "").split(", ")]
+        owners.update({cell: name.question for cell in cells})
+    return owners
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def question_of_grade_id(grade_id: str, config: GradingConfig) -> str | None:
+    """The question a grade id names (see `question_owners`), or None."""
+    plain = _plain(grade_id)
+    exact = [q for q in config.questions if plain.startswith(_plain(q.id)) and _plain(q.id)]
+    if exact:
+        return max(exact, key=lambda q: len(_plain(q.id))).id
+    prefix = _plain(grade_id.split("_")[0])
+    sharing = [q for q in config.questions if prefix and _plain(q.id).startswith(prefix)]
+    manual = [q for q in sharing if q.manual]
+    chosen = sharing if len(sharing) == 1 else manual
+    return chosen[0].id if len(chosen) == 1 else None
+
+
+def _owned(item: Unfinished, config: GradingConfig, owners: dict[int, str]) -> Unfinished:
+    """`item` with the question it belongs to, when it has none yet and one owns its cell (or, for
+    a cell that is gone, its grade id names one)."""
+    if item.question:
+        return item
+    if item.cell is not None and item.cell in owners:
+        return dataclasses.replace(item, question=owners[item.cell])
+    if item.cell is None and item.grade_id:
+        return dataclasses.replace(item, question=question_of_grade_id(item.grade_id, config))
+    return item
+
+
+# How a verdict line and the summary name each kind of unfinished work.
+UNFINISHED_WORDS = {"unanswered": "unanswered", "stub": "leftover stub", "failing-check": "visible checks fail",
+                    "error-output": "error in the saved output", "not-run": "cells never run",
+                    "locked-cell-edited": "read-only cell edited", "graded-cell-missing": "handout cell missing",
+                    "duplicate-cell": "duplicated cell", "changed-signature": "changed signature"}
+
+
+def _problem_question(problem: Problem, config: GradingConfig, owners: dict[int, str]) -> str | None:
+    """The question a problem stops grading, None when it may touch every autograded question."""
+    if problem.rule in ("missing-name", "wrong-kind", "wrong-signature"):
+        named = [name.question for name in config.names if f"`{name.name}" in problem.message]
+        if named:
+            return named[0]
+    return owners.get(problem.cell) if problem.rule != "does-not-load" else None
+
+
+def question_verdicts(config: GradingConfig, report: CheckReport, owners: dict[int, str]) -> list[QuestionVerdict]:
+    """One verdict per question of grading.toml, from the unfinished work that belongs to it and,
+    for an autograded question, its visible checks and the problems that stop grading it."""
+    verdicts = []
+    checks = {q.question: q for q in report.questions}
+    stopped = {_problem_question(problem, config, owners) for problem in report.problems}
+    for question in config.questions:
+        stops = not question.manual and (None in stopped or question.id in stopped)
+        todo = ["will not grade fully (see the problems above)"] if stops else []
+        mine = [item for item in report.unfinished if item.question == question.id]
+        for rule in dict.fromkeys(item.rule for item in mine):
+            if rule == "failing-check":
+                result = checks[question.id]
+                todo.append(f"visible checks fail ({result.checks - result.failed}/{result.checks} pass)")
+                continue
+            cells = [str(item.cell) for item in mine if item.rule == rule and item.cell is not None]
+            where = f": cell{'s' if len(cells) > 1 else ''} {', '.join(cells)}" if cells else ""
+            todo.append(UNFINISHED_WORDS[rule] + where)
+        verdicts.append(QuestionVerdict(question.id, question.title, question.manual, not todo, todo))
+    return verdicts
 
 
 @dataclass(frozen=True)
@@ -256,7 +439,7 @@ def run_visible_checks(nb, extraction: Extraction, config: GradingConfig, expect
         checks, stored = dataclasses.replace(checks, probes=()), grade.Reference("", {})
         note = NO_EXPECTED_VALUES + unusable
     try:
-        with grade.running_zygote(zygote, config, allow_weak=True) as running:
+        with grade.running_zygote(zygote, config, allow_weak=True, one_run=True) as running:
             reference = stored or grade.run_reference(checks, running, seed)
             result = grade.grade_notebook(nb, extraction, checks, running, reference, seed)
     except ReferenceSolutionError as error:
@@ -348,15 +531,56 @@ def format_report(report: CheckReport, colour: bool = False) -> str:
         verdict = style.green("pass") if result.passed else style.red("FAIL")
         lines.append(f"  {result.question:<{width}}  {verdict}  {result.checks - result.failed}/{result.checks} checks")
         lines += [f"  {'':<{width}}  - {message}" for message in result.messages]
-    lines.append("")
-    if report.ok:
-        failing = sum(not result.passed for result in report.questions)
-        tail = f"; the visible checks of {_count(failing, 'question')} fail" if failing else ""
-        lines.append(style.green("OK") + f": the notebook follows the rules and extracts cleanly{tail}.")
-    else:
-        problems = _count(len(report.problems), "problem")
-        lines.append(style.red("NOT READY") + f": fix the {problems} above before handing in.")
+    if report.unfinished:
+        lines += ["", style.red(f"{_count(len(report.unfinished), 'thing')} left to do before handing in:")]
+        for number, item in enumerate(report.unfinished, start=1):
+            lines += [f"  {number}. {item.message}", f"     fix: {item.fix}"]
+    if report.verdicts:
+        lines += ["", "Questions:"]
+        width = max(len(verdict.question) for verdict in report.verdicts)
+        for verdict in report.verdicts:
+            if verdict.ready:
+                how = "marked by hand" if verdict.manual else "graded automatically"
+                lines.append(f"  {verdict.question:<{width}}  {style.green('ready')}      ({how})")
+            else:
+                lines.append(f"  {verdict.question:<{width}}  {style.red('NOT READY')}  {'; '.join(verdict.todo)}")
+    lines += ["", overall_line(report, style)]
     return "\n".join(lines)
+
+
+def overall_line(report: CheckReport, style=None) -> str:
+    """The last line: will the notebook grade, and is it ready to hand in."""
+    style = style or _Paint(False)
+    if not report.will_grade:
+        problems = _count(len(report.problems), "problem")
+        later = f", then the {_count(len(report.unfinished), 'thing')} left to do" if report.unfinished else ""
+        return style.red("WILL NOT GRADE FULLY, NOT READY") + f": fix the {problems} above{later} before handing in."
+    if report.unfinished:
+        return (style.red("WILL GRADE, NOT READY") + " to hand in: " + unfinished_summary(report.unfinished) + ".")
+    return (style.green("READY") + ": it will grade, every answer cell is filled in, the notebook was run "
+            "without errors" + ("" if report.checks_note else " and the visible checks pass") + ".")
+
+
+def unfinished_summary(unfinished: list[Unfinished]) -> str:
+    """`7 answer cells unanswered, 3 cells with leftover stubs and the notebook never run`."""
+    nouns = {"unanswered": ("answer cell unanswered", "answer cells unanswered"),
+             "stub": ("cell with a leftover stub", "cells with leftover stubs"),
+             "failing-check": ("question failing its visible checks", "questions failing their visible checks"),
+             "error-output": ("cell showing an error", "cells showing errors"),
+             "locked-cell-edited": ("read-only cell edited", "read-only cells edited"),
+             "graded-cell-missing": ("handout cell missing", "handout cells missing"),
+             "duplicate-cell": ("copied handout cell", "copied handout cells"),
+             "changed-signature": ("changed signature", "changed signatures")}
+    parts = []
+    for rule in dict.fromkeys(item.rule for item in unfinished):
+        items = [item for item in unfinished if item.rule == rule]
+        if rule == "not-run":
+            never_run = items[0].message.startswith(NEVER_RUN)
+            parts.append("the notebook never run" if never_run else "cells never run")
+        else:
+            singular, plural = nouns[rule]
+            parts.append(f"{len(items)} {singular if len(items) == 1 else plural}")
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _count(number: int, noun: str) -> str:
@@ -364,10 +588,12 @@ def _count(number: int, noun: str) -> str:
 
 
 def main(notebook: Path, assignment: str | None = None, as_json: bool = False,
-         root: Path = paths.REPO_ROOT) -> int:
-    """The ``autograder check`` verb: print the report (or one JSON object) and return the exit code."""
+         root: Path = paths.REPO_ROOT, zygote: Zygote | None = None) -> int:
+    """The ``autograder check`` verb: print the report (or one JSON object) and return the exit code.
+    `zygote`: a sandbox zygote to run the visible checks in (the command line launches one early);
+    by default one is started when they run."""
     try:
-        report = check_notebook(Path(notebook), assignment, root)
+        report = check_notebook(Path(notebook), assignment, root, zygote=zygote)
     except AutograderError as error:
         if as_json:
             print(json.dumps({"notebook": str(notebook), "ok": False, "exit_code": EXIT_CANNOT_CHECK,

@@ -2,7 +2,8 @@
 
 ``release`` runs nbgrader's generate_assignment (in this process, `autograder.verbs.nbgrader_generate`)
 on a private copy of ``source/<a>/``, copies
-``utils.py`` beside the notebook, writes the check bundle ``check/`` that ``autograder check`` needs
+``utils.py`` beside the notebook, records the graded and read-only cells in the notebook's metadata
+(`autograder.analysis.unfinished.record_release_cells`, for ``autograder check``), writes the check bundle ``check/`` that ``autograder check`` needs
 (see `autograder.verbs.bundle`) when the assignment has a grading.toml, and checks the result for leaks —
 solution text, hidden tests, hidden probes — before it replaces ``release/<a>/``.
 ``stale_files`` lists what in the committed release its inputs would no longer make: it generates the
@@ -24,6 +25,7 @@ from autograder import errors, paths
 from autograder.grading import marks
 from autograder.grading.config import ConfigError, GradingConfig, config_file, load_config
 from autograder.grading.grade import ReferenceSolutionError
+from autograder.analysis import unfinished
 from autograder.analysis.quick_nbformat import nbformat
 from autograder.sandbox import Zygote
 
@@ -263,7 +265,8 @@ def _student_folder(assignment: str, root: Path) -> Iterator[Path]:
         previous = paths.release_dir(assignment, root)
         for notebook in notebooks:
             source_nb = nbformat.read(source / notebook.name, as_version=4)
-            leaks = find_leaks(source_nb, nbformat.read(notebook, as_version=4))
+            released = nbformat.read(notebook, as_version=4)
+            leaks = find_leaks(source_nb, released)
             if leaks:
                 raise _refusal(assignment, "notebook", leaks)
             before = previous / notebook.name
@@ -271,6 +274,9 @@ def _student_folder(assignment: str, root: Path) -> Iterator[Path]:
             if exposed:
                 raise ReleaseError(f"refusing to release {assignment!r}: a public cell of {notebook.name} shows "
                                    "solution code, which the release would keep\n  " + "\n  ".join(map(str, exposed)))
+            # What `autograder check` compares a student's copy with (graded and read-only cells).
+            unfinished.record_release_cells(released, assignment)
+            nbformat.write(released, notebook)
         shutil.copy2(paths.student_helpers(root), generated / "utils.py")
         yield generated
 

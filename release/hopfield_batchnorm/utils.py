@@ -27,6 +27,7 @@ NumPy parts work -- ``FAST``, ``read_idx``, the loaders with ``as_arrays=True``
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import os
 import random
 import shutil
@@ -392,6 +393,20 @@ def fixture_dir() -> Path:
     return Path(__file__).resolve().parent / "data" / "fixtures"
 
 
+def fixture_dirs() -> list[Path]:
+    """Where ``FAST`` looks for the small samples: ``fixture_dir()``, then the
+    ``data/fixtures/`` of the installed course kit (the ``nn_course_kit`` package
+    ships them), which is where a copy of this file in a release folder finds
+    them."""
+    places = [fixture_dir()]
+    spec = importlib.util.find_spec("nn_course_kit")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        installed = Path(folder).resolve() / "data" / "fixtures"
+        if installed not in places:
+            places.append(installed)
+    return places
+
+
 def _open_maybe_gzip(path: Path):
     with open(path, "rb") as probe:
         gzipped = probe.read(2) == b"\x1f\x8b"
@@ -501,7 +516,7 @@ def _locate(key: str, split: str) -> tuple[Path, Path]:
     home = data_dir() / key
     places = [home, *_DATASETS[key]["system_dirs"]]
     if FAST:
-        places.append(fixture_dir() / key)
+        places += [folder / key for folder in fixture_dirs()]
     for folder in places:
         found = [_find(folder, name) for name in names]
         if all(found):
@@ -510,10 +525,13 @@ def _locate(key: str, split: str) -> tuple[Path, Path]:
         _download(key, home, names)
     except OSError as error:
         wanted = " and ".join(f"{name}.gz" for name in names)
+        fast = (f" Fast mode (COURSE_FAST=1) found no sample either, in "
+                f"{' or '.join(str(folder / key) for folder in fixture_dirs())}: install the course kit "
+                f"(it ships the samples)." if FAST else "")
         raise FileNotFoundError(
             f"{_DATASETS[key]['title']} ({split}) is not in {home} and could not be downloaded "
             f"({error}). Put {wanted} (gzip-compressed or not) in {home}, or set COURSE_DATA to "
-            f"a folder whose {key}/ subfolder holds them.") from None
+            f"a folder whose {key}/ subfolder holds them.{fast}") from None
     images, labels = (_find(home, name) for name in names)
     return images, labels
 
@@ -546,7 +564,7 @@ def load_mnist(split: str = "train", as_arrays: bool = False):
     arrays with ``as_arrays=True``; flatten with ``images.reshape(D, 784)``).
 
     Looks in ``data_dir()/mnist/`` first; when the files are missing it uses the
-    small sample in ``data/fixtures/mnist/`` if ``FAST`` is set, and otherwise
+    small sample in ``data/fixtures/mnist/`` (see ``fixture_dirs``) if ``FAST`` is set, and otherwise
     downloads them into ``data_dir()/mnist/``. Offline and missing is a
     FileNotFoundError that names the folder and the files it needs.
     """
