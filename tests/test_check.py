@@ -95,6 +95,10 @@ def handout_source():
     nbgrader_cell(cells[5], "q2_scaler", solution=True)
     cells.append(nbgrader_cell(v4.new_markdown_cell("x * x is a product of two numbers of one sign."),
                                "q3_answer", solution=True, points=1))
+    # The autograded questions' tests cells, which carry their points for nbgrader (the probes grade).
+    for grade_id, test in (("q1_tests", "assert square(3) == 9"), ("q2_tests", "assert Scaler(2)(1) == 2")):
+        cells.append(nbgrader_cell(v4.new_code_cell(test, execution_count=len(cells) + 1), grade_id,
+                                   locked=True, points=2))
     return nb
 
 
@@ -650,7 +654,7 @@ UNFINISHED = {
                            "Cell 8 (\"print(square(3), Scaler(2)(np.ones(2)))\") shows an error in its saved "
                            "output (NameError: name 'sqare' is not defined)."),
     "a cell never run": (lambda nb: setattr(nb.cells[5], "execution_count", None), None, "not-run", None,
-                         '1 of the 4 code cells was never run: cell 6 ("class Scaler:").'),
+                         '1 of the 6 code cells was never run: cell 6 ("class Scaler:").'),
     "read-only cell replaced": (lambda nb: setattr(nb.cells[7], "source", "print('all done')"), 8,
                                 "locked-cell-edited", None,
                                 "Cell 8 (\"print('all done')\") is the read-only cell try_them of the handout, "

@@ -154,11 +154,22 @@ def test_utils_works_without_torch_for_numpy_assignments():
 
 # ---- the sandbox without torch ---------------------------------------------------------------------------
 
-def test_a_zygote_that_can_import_torch_is_refused_for_numpy_mlp():
+def test_a_running_zygote_that_can_import_torch_is_refused_for_numpy_mlp():
     config = load_config(ASSIGNMENT, probes=False)
+    running = types.SimpleNamespace(blocked=(), isolation="started")
     with pytest.raises(SandboxError, match=r"numpy_mlp blocks torch, which this sandbox zygote can import"):
-        with grade.running_zygote(types.SimpleNamespace(blocked=()), config):
+        with grade.running_zygote(running, config):
             pass
+
+
+def test_a_launched_zygote_that_can_import_torch_is_replaced_for_numpy_mlp():
+    """The CLI launches a zygote before it reads the assignment; numpy_mlp gets one without torch."""
+    config = load_config(ASSIGNMENT, probes=False)
+    closed = []
+    launched = types.SimpleNamespace(blocked=(), isolation=None, close=lambda: closed.append(True))
+    with grade.running_zygote(launched, config) as running:
+        assert running is not launched and running.blocked == ("torch",) and "torch" not in running.preload
+    assert closed == [True]
 
 
 def test_a_zygote_cannot_preload_what_it_blocks():

@@ -607,7 +607,7 @@ def running_zygote(zygote: Zygote | None, config: GradingConfig, allow_weak: boo
     missing = sorted(set(config.blocked_imports) - set(zygote.blocked)) if zygote is not None else []
     if missing and zygote.isolation is None:
         zygote.close()
-        zygote = None
+        zygote, missing = None, []
     if missing:
         raise SandboxError(f"{config.assignment} blocks {', '.join(missing)}, which this sandbox zygote can "
                            f"import: start it with blocked={tuple(config.blocked_imports)!r}")
