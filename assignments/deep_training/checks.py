@@ -99,13 +99,13 @@ def collapse_of_a_dead_and_a_live_network(module, rng):
 @probe("Q3c-simulation", points=4, compare=equal(),
        hint="simulate returns is_collapsed of its trained networks; most narrow deep ReLU networks collapse.")
 def small_relu_simulation(module, rng):
-    collapsed = module.simulate(module.relu, 50, 0, epochs=1, n_points=256)
+    collapsed = module.simulate(module.relu, 50, 0, epochs=1, n_points=128)
     return {"shape": list(collapsed.shape), "most collapse": bool(collapsed.float().mean() > 0.5)}
 
 
 @probe("Q3d", points=2, compare=equal(), hint="simulate works with the Leaky ReLU too.")
 def small_leaky_simulation(module, rng):
-    return list(module.simulate(module.leaky_relu, 50, 0, epochs=1, n_points=256).shape)
+    return list(module.simulate(module.leaky_relu, 50, 0, epochs=1, n_points=128).shape)
 
 
 @probe("Q4b", points=3, compare=equal(), hint="LeNet5 with four batch norms has 62,158 parameters and gives scores (N, 10).")

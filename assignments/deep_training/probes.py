@@ -47,9 +47,10 @@ VALUES = allclose(rtol=1e-7, atol=1e-10)
 SCORES = allclose(rtol=1e-4, atol=1e-5)
 IMAGE_SEED = 98
 # The simulation probes: small enough for a few seconds of CPU, large enough that the collapse
-# fraction's spread between two correct simulations (binomial, 300 networks) stays well inside the band.
-SIMULATED_NETWORKS, SIMULATED_EPOCHS, SIMULATED_POINTS, SIMULATION_SEED = 300, 2, 640, 11
-FRACTION_BAND = 0.1
+# fraction's spread between two correct simulations (binomial, 400 networks; 0.90 to 0.95 for ReLU and
+# 0.30 to 0.35 for Leaky ReLU over six seeds) stays well inside the band.
+SIMULATED_NETWORKS, SIMULATED_EPOCHS, SIMULATED_POINTS, SIMULATION_SEED = 400, 1, 320, 11
+FRACTION_BAND = 0.12
 
 
 # --------------------------------------------------------------------------------- problem 2
@@ -76,7 +77,7 @@ def _plain_array(value):
     return _asarray(value, dtype=float)
 
 
-@probe("Q2a", points=1, compare=VALUES,
+@probe("Q2a", points=1, compare=every_item(VALUES),
        hint="sigmoid(z) is 1 / (1 + e^(-2z)), element by element, for numbers and arrays.")
 def sigmoid_values(module, rng):
     z = _array([-30.0, -3.0, -0.5, 0.0, 0.25, 1.0, 4.0, 30.0])
@@ -84,7 +85,7 @@ def sigmoid_values(module, rng):
             "number": _float(module.sigmoid(0.75))}
 
 
-@probe("Q2d", points=2, compare=VALUES,
+@probe("Q2d", points=2, compare=every_item(VALUES),
        hint="The derivative of 1 / (1 + e^(-2z)) is 2 s (1 - s) with s the scaled sigmoid: twice the "
             "logistic function's s (1 - s).")
 def sigmoid_gradient_values(module, rng):
@@ -92,7 +93,7 @@ def sigmoid_gradient_values(module, rng):
     return {"array": _plain_array(module.sigmoid_gradient(z)), "number": _float(module.sigmoid_gradient(0.5))}
 
 
-@probe("Q2b", points=3, compare=VALUES,
+@probe("Q2b", points=3, compare=every_item(VALUES),
        hint="forward_propagate returns (a1, z2, a2, z3, a3, z4, h): a1 is X with a column of ones in front, "
             "z2 = a1 @ theta1.T, a2 = [1, sigmoid(z2)], and so on; h = sigmoid(z4).")
 def forward_values(module, rng):
@@ -114,7 +115,7 @@ def cost_value(module, rng):
     return _float(module.cost(params, INPUT_SIZE, HIDDEN_SIZE, NUM_LABELS, inputs, targets))
 
 
-@probe("Q2c", points=2, compare=VALUES,
+@probe("Q2c", points=2, compare=every_item(VALUES),
        hint="cost_reg adds learning_rate / (2 m) times the sum of the squared weights of all three matrices, "
             "without their first (bias) columns.")
 def cost_reg_value(module, rng):
@@ -195,7 +196,7 @@ def backprop_reg_gradient(module, rng):
                                          "finite differences of the returned cost")}
 
 
-@probe("Q2g", points=2, compare=equal(),
+@probe("Q2g", points=2, compare=every_item(equal()),
        hint="predict returns, for every row of X, the index (0 to 9) of the largest output unit.")
 def predictions(module, rng):
     params = _parameters(rng)
@@ -208,8 +209,9 @@ def predictions(module, rng):
 def _crafted_networks(module, leaky: bool):
     """Five width-2 depth-10 networks from the notebook's init_networks, then edited by hand:
     0 as drawn; 1 dead: layer 4 outputs 0 for every input; 2 alive: every weight 1 and the first
-    layer's second unit turned to -1, so it passes |x|-like signals; 3 dead only for x < 0 (never
-    constant); 4 nearly constant: the output weight is 1e-9."""
+    layer's second unit turned to -1, so it computes a multiple of |x|; 3 every weight 1, dead only
+    for x < 0 (never constant); 4 like 3 with output weights of 1e-12, so its outputs span about
+    3e-9: constant for the default tolerance, not for a far smaller one."""
     params = module.init_networks(5, _Generator().manual_seed(7))
     with _no_grad():
         params[3][0][1] = 0.0
@@ -221,7 +223,10 @@ def _crafted_networks(module, leaky: bool):
         for weight, bias in params:
             weight[3] = 1.0
             bias[3] = 0.0
-        params[-1][0][4] = 1e-9
+        for weight, bias in params:
+            weight[4] = 1.0
+            bias[4] = 0.0
+        params[-1][0][4] = 1e-12
     return params, (module.leaky_relu if leaky else module.relu)
 
 
@@ -231,21 +236,21 @@ def _collapse_verdicts(module, leaky: bool) -> list:
     return [_bool(value) for value in collapsed.tolist()]
 
 
-@probe("Q3c-collapse", points=1.5, compare=equal(),
+@probe("Q3c-collapse", points=1.5, compare=every_item(equal()),
        hint="is_collapsed must say, for every network at once, whether its outputs on grid_points() span at "
             "most the tolerance (a dead layer makes the network constant; a unit dead for some inputs does not).")
 def collapse_test_relu(module, rng):
     return _collapse_verdicts(module, leaky=False)
 
 
-@probe("Q3c-collapse", points=1, compare=equal(),
+@probe("Q3c-collapse", points=1, compare=every_item(equal()),
        hint="is_collapsed must evaluate the networks with the activation it is given (here Leaky ReLU, which "
             "never makes a layer exactly constant).")
 def collapse_test_leaky(module, rng):
     return _collapse_verdicts(module, leaky=True)
 
 
-@probe("Q3c-collapse", points=0.5, compare=equal(),
+@probe("Q3c-collapse", points=0.5, compare=every_item(equal()),
        hint="is_collapsed compares the spread of the outputs with its `tolerance` argument.")
 def collapse_test_tolerance(module, rng):
     params, activation = _crafted_networks(module, leaky=False)
@@ -274,14 +279,14 @@ def _collapse_fraction(module, activation) -> float:
 @probe("Q3c-simulation", points=4, compare=check(_within_band),
        hint="simulate must train every network on its own data (Adam, lr 1e-3, mean squared error on |x|, "
             "mini-batches of 64) and return is_collapsed of the trained networks; the fraction of collapsed "
-            "ReLU networks must match the model solution's to within 10 points.")
+            "ReLU networks must match the model solution's to within 12 points.")
 def relu_collapse_fraction(module, rng):
     return _collapse_fraction(module, module.relu)
 
 
 @probe("Q3d", points=2, compare=check(_within_band),
        hint="With Leaky ReLU, simulate's fraction of collapsed networks must match the model solution's to "
-            "within 10 points: the same training, only the activation changes.")
+            "within 12 points: the same training, only the activation changes.")
 def leaky_collapse_fraction(module, rng):
     return _collapse_fraction(module, module.leaky_relu)
 
@@ -289,7 +294,7 @@ def leaky_collapse_fraction(module, rng):
 # --------------------------------------------------------------------------------- problem 4
 
 BATCH = 4
-DROPOUT_PASSES = 48
+DROPOUT_PASSES = 24
 RATE_BAND = 0.05
 _DROPOUT_TYPES = (torch.nn.Dropout, torch.nn.Dropout1d, torch.nn.Dropout2d, torch.nn.Dropout3d,
                   torch.nn.AlphaDropout, torch.nn.FeatureAlphaDropout)
@@ -365,7 +370,7 @@ def _rates_agree(student, reference):
     return (1.0, "") if not wrong else (0.0, "; ".join(wrong))
 
 
-@probe("Q4b", points=1, compare=SCORES,
+@probe("Q4b", points=1, compare=every_item(SCORES),
        hint="With the same weights and running statistics LeNetBN computes other scores in evaluation mode: "
             "LeNet5's layers, with BatchNorm2d(6), BatchNorm2d(16), BatchNorm1d(120) and BatchNorm1d(84) each "
             "right after its convolution or linear layer, before the ReLU.")
@@ -373,7 +378,7 @@ def lenet_bn_evaluation(module, rng):
     return _evaluation_scores(module.LeNetBN)
 
 
-@probe("Q4b", points=1, compare=SCORES,
+@probe("Q4b", points=1, compare=every_item(SCORES),
        hint="In training mode LeNetBN must normalise with each batch's statistics and update the running ones: "
             "batch norm before each hidden ReLU, with default settings.")
 def lenet_bn_training(module, rng):
@@ -386,13 +391,13 @@ def lenet_bn_parameter_count(module, rng):
     return _count_and_scores(module.LeNetBN)
 
 
-@probe("Q4c", points=1, compare=SCORES,
+@probe("Q4c", points=1, compare=every_item(SCORES),
        hint="LeNetInputBN is LeNetBN with BatchNorm2d(1) applied to the image before the first convolution.")
 def lenet_input_bn_evaluation(module, rng):
     return {**_evaluation_scores(module.LeNetInputBN), "parameters": float(parameter_count(module.LeNetInputBN()))}
 
 
-@probe("Q4c", points=1, compare=SCORES,
+@probe("Q4c", points=1, compare=every_item(SCORES),
        hint="In training mode the input's batch norm normalises the image with the batch's statistics too.")
 def lenet_input_bn_training(module, rng):
     return _training_pass(module.LeNetInputBN)
@@ -430,21 +435,21 @@ def lenet_bn_dropout_rates(module, rng):
 SCHEDULE_POINTS = (0, 1, 5, 9, 10, 11, 15, 20, 25, 30, 37, 40, 63, 80, 99)
 
 
-@probe("Q5b", points=2, compare=allclose(rtol=1e-9, atol=1e-12),
+@probe("Q5b", points=2, compare=every_item(allclose(rtol=1e-9, atol=1e-12)),
        hint="Without decay (gamma = 1) the rate climbs linearly from lr_min at iteration 0 to lr_max at "
             "iteration step_size, falls back to lr_min at 2 step_size, and repeats.")
 def cyclical_lr_triangle(module, rng):
     return [_float(module.cyclical_lr(t, 0.001, 0.1, 10, 1.0)) for t in SCHEDULE_POINTS]
 
 
-@probe("Q5b", points=2, compare=allclose(rtol=1e-9, atol=1e-12),
+@probe("Q5b", points=2, compare=every_item(allclose(rtol=1e-9, atol=1e-12)),
        hint="With decay the triangle's height (lr_max - lr_min) is multiplied by gamma ** iteration; lr_min "
             "itself does not decay.")
 def cyclical_lr_decay(module, rng):
     return [_float(module.cyclical_lr(t, 1e-4, 0.05, 8, 0.98)) for t in SCHEDULE_POINTS]
 
 
-@probe("Q5c", points=2, compare=equal(),
+@probe("Q5c", points=2, compare=every_item(equal()),
        hint="batch_size_at starts at 32, doubles every epochs_per_size epochs and stops at 4096.")
 def batch_sizes(module, rng):
     return {f"{per} epochs per size": [_index(module.batch_size_at(epoch, per)) for epoch in range(20)]
