@@ -155,6 +155,7 @@ Q2_ALL = {"sigmoid_values", "forward_values", "cost_value", "cost_reg_value", "s
 @pytest.mark.parametrize("student, lost", [
     ("alice_correct", set()),
     ("bruno_alternative_style", set()),
+    ("sofia_one_example_at_a_time", set()),
     ("dario_plain_sigmoid", Q2_ALL),
     ("elena_output_delta_h_minus_y", {"backprop_gradient", "backprop_reg_gradient"}),
     ("felix_regularises_bias", {"cost_reg_value", "backprop_reg_cost", "backprop_reg_gradient"}),
