@@ -184,3 +184,36 @@ def test_messages_say_what_is_wrong(graded):
     assert "2 (h - y)" in message("elena_output_delta_h_minus_y", "backprop_gradient")
     assert "points away from the model solution" in message("ines_collapse_test_with_relu", "leaky_collapse_fraction")
     assert "units of the 120-wide layer" in message("lena_dropout_rates_swapped", "lenet_dropout_rates")
+
+
+def test_visible_checks_pass_honest_work_and_tell_elena_about_her_gradient(reference):
+    """Run in this process: the honest samples pass every visible check, the untouched release
+    none, and the output error copied from the two-layer code already fails the finite-difference
+    check a student can run."""
+    checks = _load_file(FOLDER / "checks.py", "deep_training_checks_samples")
+    functions = probe_functions(vars(checks))
+
+    def run(module):
+        values = {}
+        for name, function in functions.items():
+            torch.manual_seed(0)
+            try:
+                values[name] = {"value": function(module, np.random.default_rng(0))}
+            except Exception as error:
+                values[name] = {"error": {"type": type(error).__name__, "message": str(error)}}
+        return values
+
+    expected = run(reference)
+
+    def scores(student):
+        module = load_module(extract(read_notebook(SAMPLES / f"{student}.ipynb")).source, f"deep_sample_{student}")
+        values = run(module)
+        return {name: judge(function.__autograder_probe__, values[name], expected[name]).score
+                for name, function in functions.items()}
+
+    for honest in ("alice_correct", "bruno_alternative_style", "sofia_one_example_at_a_time"):
+        assert set(scores(honest).values()) == {1}, honest
+    assert set(scores("carmen_untouched").values()) == {0}
+    elena = scores("elena_output_delta_h_minus_y")
+    # both versions fail: backprop_reg builds on her backprop
+    assert elena.pop("backprop_agrees_with_finite_differences") == 0 and set(elena.values()) == {1}
