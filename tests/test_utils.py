@@ -428,3 +428,22 @@ def test_a_table_is_displayed_as_markdown_in_a_notebook_and_printed_elsewhere(in
     monkeypatch.setattr(utils, "_kernel_shell", lambda: None)
     utils.show_table(["epoch", "loss"], [(1, "0.5"), (2, "a|b")])
     assert capsys.readouterr().out == table + "\n"
+
+
+def test_train_sets_the_learning_rate_of_every_batch_from_a_schedule(digits):
+    """lr_schedule gets the mini-batch number counted across epochs and sets the rate of that batch;
+    a schedule that returns 0 from the third batch on leaves the weights where two batches put them."""
+    train_set, _ = digits
+    small = (train_set[0][:40], train_set[1][:40])
+    seen = []
+
+    def schedule(iteration):
+        seen.append(iteration)
+        return 0.1 if iteration < 2 else 0.0
+
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    utils.train(model, small, epochs=2, lr=5.0, batch_size=20, lr_schedule=schedule, progress=False)
+    assert seen == [0, 1, 2, 3]
+    after_two = [p.detach().clone() for p in model.parameters()]
+    utils.train(model, small, epochs=1, lr=5.0, batch_size=20, lr_schedule=lambda i: 0.0, progress=False)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), after_two))

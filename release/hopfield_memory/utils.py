@@ -609,7 +609,7 @@ def _make_optimiser(optimizer, parameters, lr: float, weight_decay: float | None
 
 def train(model: nn.Module, data, epochs: int, lr: float, batch_size: int,
           optimizer="sgd", weight_decay: float | None = None, loss_fn=None,
-          progress: bool = True, test_data=None) -> dict[str, list[float]]:
+          progress: bool = True, test_data=None, lr_schedule=None) -> dict[str, list[float]]:
     """Train a classifier on in-memory tensors.
 
     Inputs:
@@ -629,6 +629,9 @@ def train(model: nn.Module, data, epochs: int, lr: float, batch_size: int,
     - progress: show a progress bar over the mini-batches.
     - test_data: optional pair (inputs, labels) like ``data``, measured with
       ``evaluate`` after every epoch.
+    - lr_schedule: optional function of the mini-batch number (0, 1, 2, ... counted
+      across epochs) that returns the learning rate of that mini-batch, e.g. a
+      cyclical schedule; None keeps ``lr`` throughout.
 
     Returns a history ``{"loss": [...], "accuracy": [...]}`` with one entry per
     epoch: the mean training loss and the fraction of training samples
@@ -643,11 +646,16 @@ def train(model: nn.Module, data, epochs: int, lr: float, batch_size: int,
     history = {"loss": [], "accuracy": []}
     if test_data is not None:
         history.update(test_loss=[], test_accuracy=[])
+    iteration = 0
     with _progress(total=epochs * batches_per_epoch, desc="training", disable=not progress) as bar:
         for epoch in range(epochs):
             model.train()
             total_loss, correct = 0.0, 0
             for batch in torch.randperm(len(inputs)).split(batch_size):
+                if lr_schedule is not None:
+                    for group in optimiser.param_groups:
+                        group["lr"] = float(lr_schedule(iteration))
+                iteration += 1
                 scores = model(inputs[batch])
                 loss = loss_fn(scores, labels[batch])
                 optimiser.zero_grad()
