@@ -33,17 +33,18 @@ default. What is measured, in one run:
 Prints Markdown tables for BENCHMARKS.md; progress goes to stderr.
 """
 import argparse
+import contextlib
 import resource
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench_grading import ASSIGNMENT, SAMPLES, class_of, log, time_nbgrader
-from common import REPO_ROOT, command, machine, table_header, table_row, today
+from common import REPO_ROOT, command, machine, table_header, table_row, timed_calls, today
 
 sys.path.insert(0, str(REPO_ROOT))
 from autograder import paths  # noqa: E402
@@ -55,70 +56,39 @@ from autograder.verbs import report  # noqa: E402
 STAGES = ("read", "extract", "sandbox and probes", "verdicts", "save")
 
 
+# The engine's functions timed per stage (their wall times summed over threads), by the name
+# `grade` looks each up under at every call.
+STAGE_OF = {"read_notebook": "read", "extract": "extract", "check_rules": "extract",
+            "required_name_problems": "extract", "run_probes": "sandbox and probes", "judge": "verdicts",
+            "write_atomically": "save"}
+
+
+@dataclass
 class Costs:
-    """Wall time per stage, summed over threads, from wrappers put around the engine's functions."""
-
-    def __init__(self):
-        self.seconds = defaultdict(float)
-        self.children = 0
-        self.lock = threading.Lock()
-
-    def add(self, stage: str, seconds: float) -> None:
-        with self.lock:
-            self.seconds[stage] += seconds
-
-    def wrap(self, module, name: str, stage: str):
-        untimed = getattr(module, name)
-
-        def timed(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return untimed(*args, **kwargs)
-            finally:
-                self.add(stage, time.perf_counter() - start)
-        setattr(module, name, timed)
-        return lambda: setattr(module, name, untimed)
+    seconds: dict[str, float]  # by stage, and "reports"
+    children: int  # sandboxed children started for the submissions
 
 
 def grade_class(students, jobs: int, work: Path):
-    """Grade the class with the wrappers on; return (result, per-submission times, total, costs)."""
+    """Grade the class with every stage timed; return (result, per-submission times, total, costs)."""
     folder = work / "class"
     folder.mkdir()
     for student, notebook in students:
         (folder / f"{student}.ipynb").write_bytes(notebook.read_bytes())
-    costs, times = Costs(), []
-    restore = [costs.wrap(grade, "read_notebook", "read"), costs.wrap(grade, "extract", "extract"),
-               costs.wrap(grade, "check_rules", "extract"), costs.wrap(grade, "required_name_problems", "extract"),
-               costs.wrap(grade, "run_probes", "sandbox and probes"), costs.wrap(grade, "judge", "verdicts"),
-               costs.wrap(grade, "_write_atomically", "save")]
-    untimed_run, untimed_submission = Zygote.run, grade.grade_submission
-
-    def counted_run(self, *args, **kwargs):
-        with costs.lock:
-            costs.children += 1
-        return untimed_run(self, *args, **kwargs)
-
-    def timed_submission(submission, batch):
-        start = time.perf_counter()
-        try:
-            return untimed_submission(submission, batch)
-        finally:
-            with costs.lock:
-                times.append(time.perf_counter() - start)
-    Zygote.run, grade.grade_submission = counted_run, timed_submission
-    try:
+    with contextlib.ExitStack() as stack:
+        calls = {name: stack.enter_context(timed_calls(grade, name)) for name in STAGE_OF}
+        children = stack.enter_context(timed_calls(Zygote, "run"))
+        times = stack.enter_context(timed_calls(grade, "grade_submission"))
         start = time.perf_counter()
         result = grade.grade_assignment(ASSIGNMENT, folder, work / "out", jobs=jobs, force=True, progress=True)
         total = time.perf_counter() - start
-    finally:
-        Zygote.run, grade.grade_submission = untimed_run, untimed_submission
-        for undo in restore:
-            undo()
-    costs.children -= 1  # the reference's run, before the submissions
+    seconds = defaultdict(float)
+    for name, stage in STAGE_OF.items():
+        seconds[stage] += sum(calls[name])
     start = time.perf_counter()
     report.write_reports(result, work / "out")
-    costs.add("reports", time.perf_counter() - start)
-    return result, times, total, costs
+    seconds["reports"] = time.perf_counter() - start
+    return result, times, total, Costs(dict(seconds), len(children) - 1)  # less the reference's run
 
 
 def sandbox_floor(runs: int) -> float:

@@ -33,7 +33,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from common import REPO_ROOT, command, machine, table_header, table_row, today
+from common import REPO_ROOT, command, machine, table_header, table_row, timed_calls, today
 
 sys.path.insert(0, str(REPO_ROOT))
 from autograder.grading import grade  # noqa: E402
@@ -68,24 +68,11 @@ def time_autograder(students: list[tuple[str, Path]], jobs: int, work: Path) -> 
     folder.mkdir()
     for student, notebook in students:
         shutil.copy(notebook, folder / f"{student}.ipynb")
-    times = []
-    untimed = grade.grade_submission
-
-    def timed(submission, batch):
-        start = time.perf_counter()
-        try:
-            return untimed(submission, batch)
-        finally:
-            times.append(time.perf_counter() - start)
-
-    grade.grade_submission = timed  # grade._grade_and_save looks it up at each call
-    try:
+    with timed_calls(grade, "grade_submission") as times:  # grade._grade_and_save looks it up at each call
         start = time.perf_counter()
         result = grade.grade_assignment(ASSIGNMENT, folder, work / "autograder-out", jobs=jobs, force=True,
                                         progress=True)
         total = time.perf_counter() - start
-    finally:
-        grade.grade_submission = untimed
     statuses = sorted({student.status_text for student in result.students})
     log(f"autograder: {len(result.students)} graded in {total:.1f} s; statuses: {', '.join(statuses)}")
     return times, total

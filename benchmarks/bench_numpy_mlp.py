@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REPO_ROOT, command, machine, table_header, table_row, today
+from common import REPO_ROOT, command, machine, table_header, table_row, timed_calls, today
 
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "nn_course_kit")]
 from autograder import paths  # noqa: E402
@@ -55,27 +55,15 @@ def zygote_starts(runs: int) -> dict[str, float]:
 def grading(runs: int) -> tuple[float, float, int]:
     config = load_config(ASSIGNMENT)
     samples = paths.REPO_ROOT / "examples" / "submissions" / ASSIGNMENT
-    per_submission, per_batch = [], []
-    measured = grade.grade_submission
-
-    def timed(submission, batch):
-        started = time.perf_counter()
-        try:
-            return measured(submission, batch)
-        finally:
-            per_submission.append(time.perf_counter() - started)
-
-    grade.grade_submission = timed
-    try:
-        with Zygote(config.limits, config.preload, blocked=config.blocked_imports) as zygote:
-            for _ in range(runs):
-                with tempfile.TemporaryDirectory() as out:
-                    started = time.perf_counter()
-                    result = grade.grade_assignment(config, samples, Path(out), jobs=2, force=True, progress=False,
-                                                    zygote=zygote)
-                    per_batch.append((time.perf_counter() - started) / len(result.students))
-    finally:
-        grade.grade_submission = measured
+    per_batch = []
+    with timed_calls(grade, "grade_submission") as per_submission, \
+            Zygote(config.limits, config.preload, blocked=config.blocked_imports) as zygote:
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory() as out:
+                started = time.perf_counter()
+                result = grade.grade_assignment(config, samples, Path(out), jobs=2, force=True, progress=False,
+                                                zygote=zygote)
+                per_batch.append((time.perf_counter() - started) / len(result.students))
     return statistics.median(per_submission), statistics.median(per_batch), len(result.students)
 
 
