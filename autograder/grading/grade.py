@@ -604,7 +604,7 @@ def running_zygote(zygote: Zygote | None, config: GradingConfig, allow_weak: boo
     out the preloads that pay only over many runs (MANY_RUNS_ONLY). A given zygote that can import a
     package `config` blocks is closed and replaced when it was only launched (the CLI launches one
     before it has read the assignment), and refused with SandboxError when it is running."""
-    missing = sorted(set(config.blocked_imports) - set(zygote.blocked)) if zygote is not None else []
+    missing = sorted(set(config.blocked_imports) - set(zygote.blocked)) if zygote is not None and config.blocked_imports else []
     if missing and zygote.isolation is None:
         zygote.close()
         zygote, missing = None, []
