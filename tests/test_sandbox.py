@@ -295,11 +295,15 @@ def test_a_kernel_kill_near_the_memory_limit_counts_as_memory():
     stream = wire.MessageStream(["value"])
     stream.feed(b'{"event":"loaded"}\n')
     report = {"exit_code": None, "signal": signal.SIGKILL, "cpu_seconds": 0.5, "max_rss_kb": 1300 * 1024,
-              "zygote_rss_kb": 300 * 1024}
+              "zygote_rss_kb": 300 * 1024, "isolated": False}
     assert classify(stream, report, LIMITS, False, None, "") == (
         "memory limit", "was killed by SIGKILL after running out of its 1024 MB of memory")
     report["max_rss_kb"] = 600 * 1024
     assert classify(stream, report, LIMITS, False, None, "") == ("crashed", "was killed by SIGKILL")
+    # Isolated, nothing but the kernel's CPU limit can SIGKILL the worker, whatever getrusage says.
+    report["isolated"] = True
+    assert classify(stream, report, LIMITS, False, None, "") == (
+        "time limit", f"used its {LIMITS.cpu_seconds:g} s of CPU time")
     report["signal"] = signal.SIGABRT
     assert classify(stream, report, LIMITS, False, None, "std::bad_alloc")[0] == "memory limit"
 

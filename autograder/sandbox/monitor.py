@@ -90,7 +90,7 @@ def _supervise(channel: socket.socket, pid: int, isolated: bool) -> dict:
         _reap_orphans()
     return {"exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-            "cpu_seconds": usage.ru_utime + usage.ru_stime, "max_rss_kb": usage.ru_maxrss}
+            "cpu_seconds": usage.ru_utime + usage.ru_stime, "max_rss_kb": usage.ru_maxrss, "isolated": isolated}
 
 
 def _kill_worker(pid: int, isolated: bool) -> None:

@@ -58,6 +58,11 @@ def classify(stream: wire.MessageStream, report: dict, limits: Limits, timed_out
     if signal_number and _memory_exhausted(signal_number, report, limits, stderr_tail):
         return "memory limit", (f"was killed by {signal_name(signal_number)} after running out "
                                 f"of its {limits.memory_mb} MB of memory")
+    if signal_number == signal.SIGKILL and report["isolated"]:
+        # The worker is PID 1 of its namespace, which ignores a SIGKILL sent from inside it, and the
+        # parent's kill is the wall clock above: only the kernel's RLIMIT_CPU is left, whose count
+        # runs ahead of getrusage's on a busy machine (so the CPU time measured may fall short).
+        return "time limit", f"used its {limits.cpu_seconds:g} s of CPU time"
     if signal_number:
         return "crashed", f"was killed by {signal_name(signal_number)}"
     if not stream.done or exit_code != 0:
