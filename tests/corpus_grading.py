@@ -5,8 +5,10 @@ file as a script, as an ordinary user:
 
     python tests/corpus_grading.py OUT     # prints {"<a> samples" | "<a> adversarial": {student: [status, total]}}
 
-The script grades what the sandbox decides, the part of the classes whose grades could depend on
-who runs the grader (`sandbox_decided`); attacks on the judging are the same for every user.
+The script grades what could get another grade when another user runs the grader
+(`user_dependent`): what the sandbox's uid may read, write, start or signal. The limits on CPU,
+memory and exits, and the attacks on the judging, are the same code for every user, and are graded
+once, by the suite's own run.
 
 The limits are each assignment's own with a shorter clock (LIMITS), so that submissions that loop
 forever cost the suite seconds, not minutes; every limit still stops what it must stop.
@@ -29,7 +31,6 @@ from autograder.verbs import report  # noqa: E402
 from autograder.grading.config import GradingConfig, load_config  # noqa: E402
 from autograder.sandbox import Limits, Zygote  # noqa: E402
 
-ASSIGNMENTS = ("hopfield_batchnorm", "mnist_cnn", "hopfield_memory")
 # A correct submission's probes take under half a second of CPU (benchmarks/BENCHMARKS.md) and the
 # costliest attacks (those that search the file system and memory for secrets) about 1.5 s here;
 # these leave room for a CPU three times slower on a busy machine, and stop runaway code soon.
@@ -73,43 +74,40 @@ def expected_grades(assignment: str, section: str | None = None) -> dict[str, tu
     return {student: (status, float(score)) for student, status, score in rows}
 
 
-# The samples whose grade the sandbox decides: each class's hostile section, its honest and untouched
-# controls (the smaller classes are taken whole).
-SANDBOX_SAMPLES = {"hopfield_batchnorm": ("Hostile or runaway code", ("amelia_correct_torch", "chloe_untouched")),
-                   "mnist_cnn": (None, ()), "hopfield_memory": (None, ())}
+# The samples whose grade depends on the user who runs the grader: the process limit is counted in
+# the sandbox's user namespace (rosa's fork bomb), file permissions are the mapped uid's (wanda reads
+# secrets, yusuf writes outside), with the honest and untouched controls and the network attempts.
+# Only hopfield_batchnorm's class holds hostile samples; the others' honest code is amelia's case.
+USER_DEPENDENT_SAMPLES = {"hopfield_batchnorm": ("amelia_correct_torch", "chloe_untouched", "rosa_fork_bomb",
+                                                 "wanda_reads_secrets", "xavier_network", "yusuf_writes_outside")}
+USER_DEPENDENT_ASSIGNMENTS = ("hopfield_batchnorm", "mnist_cnn")  # with a sample or an attack of those
 
 
-def sandbox_decided_samples(assignment: str) -> dict[str, tuple[str, float]]:
-    """The samples of SANDBOX_SAMPLES with their expected grades."""
-    section, controls = SANDBOX_SAMPLES[assignment]
-    return {**{student: expected_grades(assignment)[student] for student in controls},
-            **expected_grades(assignment, section)}
+def user_dependent_samples(assignment: str) -> dict[str, tuple[str, float]]:
+    """The samples of USER_DEPENDENT_SAMPLES with their expected grades."""
+    return {student: expected_grades(assignment)[student] for student in USER_DEPENDENT_SAMPLES.get(assignment, ())}
 
 
-def sandbox_decided(out: Path) -> dict[str, dict[str, list]]:
-    """The samples and the attacks whose grades the sandbox decides (`sandbox_decided_samples`,
-    `corpus.SANDBOX_KINDS`), graded in one zygote."""
+def user_dependent(out: Path) -> dict[str, dict[str, list]]:
+    """The samples and the attacks whose grades could depend on the user (`user_dependent_samples`,
+    `corpus.USER_DEPENDENT_KINDS`), graded in one zygote."""
     from adversarial import corpus
     graded = {}
     with Zygote() as zygote:
-        for assignment in ASSIGNMENTS:
-            chosen = out / assignment / "samples"
+        for assignment in USER_DEPENDENT_ASSIGNMENTS:
+            chosen, attacks = out / assignment / "samples", out / assignment / "adversarial"
             chosen.mkdir(parents=True)
-            for student in sandbox_decided_samples(assignment):
+            attacks.mkdir()
+            for student in user_dependent_samples(assignment):
                 shutil.copy(samples(assignment) / f"{student}.ipynb", chosen)
-            graded[f"{assignment} samples"] = grades(grade_corpus(assignment, chosen, out / assignment / "graded samples",
-                                                                  zygote))
-            if not corpus.of(assignment):  # an assignment without an attack corpus of its own
-                graded[f"{assignment} adversarial"] = {}
-                continue
-            attacks = out / assignment / "attacks"
-            attacks.mkdir(parents=True)
-            for attack in corpus.sandbox_decided(assignment):
+            for attack in corpus.user_dependent(assignment):
                 attack.write(attacks)
-            graded[f"{assignment} adversarial"] = grades(grade_corpus(assignment, attacks, out / assignment / "graded",
-                                                                      zygote))
+            for batch, folder in (("samples", chosen), ("adversarial", attacks)):
+                graded[f"{assignment} {batch}"] = (
+                    grades(grade_corpus(assignment, folder, out / assignment / f"graded {batch}", zygote))
+                    if any(folder.iterdir()) else {})
     return graded
 
 
 if __name__ == "__main__":
-    print(json.dumps(sandbox_decided(Path(sys.argv[1]))))
+    print(json.dumps(user_dependent(Path(sys.argv[1]))))

@@ -295,7 +295,7 @@ def test_a_kernel_kill_near_the_memory_limit_counts_as_memory():
     stream = wire.MessageStream(["value"])
     stream.feed(b'{"event":"loaded"}\n')
     report = {"exit_code": None, "signal": signal.SIGKILL, "cpu_seconds": 0.5, "max_rss_kb": 1300 * 1024,
-              "zygote_rss_kb": 300 * 1024, "isolated": False}
+              "zygote_rss_kb": 300 * 1024, "isolated": False, "cpu_limit_reached": False}
     assert classify(stream, report, LIMITS, False, None, "") == (
         "memory limit", "was killed by SIGKILL after running out of its 1024 MB of memory")
     report["max_rss_kb"] = 600 * 1024
@@ -318,8 +318,10 @@ def test_a_fork_bomb_is_contained_and_leaves_no_process(zygote):
                     os.fork()
                 except OSError:
                     pass
-    """), replace(LIMITS, wall_seconds=3))
-    assert outcome.status == "time limit"
+    """), replace(LIMITS, cpu_seconds=2))
+    # Each process is far below the limit: the processes' CPU time counts together.
+    assert (outcome.status, outcome.detail) == ("time limit", "used its 2 s of CPU time"), outcome
+    assert outcome.cpu_seconds >= 2
     if ROOT:  # the monitor, which runs as the same host uid, exits just after its report
         assert eventually(lambda: processes_of(int(outcome.stdout_tail.split()[1])) == [])
     assert eventually(lambda: children_of(zygote.pid) == [])
@@ -674,3 +676,13 @@ def test_the_weak_mode_must_be_asked_for_and_still_applies_the_limits(caplog):
         assert workdir.startswith(tempfile.gettempdir()) and not Path(workdir).exists()
         looping = weak.run(job("def value():\n    while True:\n        pass\n"), replace(LIMITS, cpu_seconds=1))
         assert (looping.status, looping.detail) == ("time limit", "used its 1 s of CPU time"), looping
+        spinning_children = weak.run(job("""
+            import os
+            def value():
+                for _ in range(4):
+                    if os.fork() == 0:
+                        while True:
+                            pass
+                os.wait()
+        """), replace(LIMITS, cpu_seconds=1))
+        assert (spinning_children.status, spinning_children.detail) == ("time limit", "used its 1 s of CPU time")

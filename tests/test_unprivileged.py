@@ -3,8 +3,8 @@
 Run as root (as CI runs), this module makes a system user who owns nothing and a virtualenv that
 user can run (Debian's /usr/bin/python3, which any user may run, with this project's packages on its
 import path), then, as that user: runs the sandbox's own tests, and grades every sample and attack
-whose grade the sandbox decides (tests/corpus_grading.py), which must get the grades the root run
-gives them. Run by an ordinary user, "that user" is the same user, and
+whose grade could depend on the user (tests/corpus_grading.py), which must get the grades the root
+run gives them. Run by an ordinary user, "that user" is the same user, and
 the whole suite is the unprivileged run.
 """
 import json
@@ -18,7 +18,7 @@ import pytest
 
 from adversarial import corpus
 from autograder.paths import REPO_ROOT
-from corpus_grading import ASSIGNMENTS, sandbox_decided_samples, samples
+from corpus_grading import USER_DEPENDENT_ASSIGNMENTS, samples, user_dependent_samples
 from ordinary_user import ordinary_user_python, same_minor_version
 
 
@@ -47,31 +47,32 @@ def test_the_sandbox_tests_pass_as_an_ordinary_user(ordinary_user):
     assert " passed" in run.stdout and "skipped" not in run.stdout
 
 
-def test_the_sandbox_decided_samples_and_attacks_get_their_grades_as_an_ordinary_user(ordinary_user):
-    """The grades the root run asserts (tests/test_hopfield_grading.py, test_mnist_cnn.py,
-    test_adversarial.py): each sample its EXPECTED.md row, each attack its expectation."""
+def test_the_user_dependent_samples_and_attacks_get_their_grades_as_an_ordinary_user(ordinary_user):
+    """The grades the root run asserts (tests/test_hopfield_grading.py, test_adversarial.py): each
+    sample its EXPECTED.md row, each attack its expectation."""
     command, work = ordinary_user
     run = subprocess.run([*command, str(REPO_ROOT / "tests" / "corpus_grading.py"), str(work / "graded")],
                          cwd=work, capture_output=True, text=True, timeout=1200)
     assert run.returncode == 0, run.stderr[-4000:]
     graded = json.loads(run.stdout.splitlines()[-1])
-    for assignment in ASSIGNMENTS:
+    for assignment in USER_DEPENDENT_ASSIGNMENTS:
         sample_grades = graded[f"{assignment} samples"]
         assert {student: (status, pytest.approx(total, abs=5e-4)) for student, (status, total) in sample_grades.items()} \
-            == sandbox_decided_samples(assignment)
+            == user_dependent_samples(assignment)
         attack_grades = graded[f"{assignment} adversarial"]
-        chosen = corpus.sandbox_decided(assignment)
+        chosen = corpus.user_dependent(assignment)
         wrong = {attack.student: attack_grades.get(attack.student) for attack in chosen
                  if not attack.expected.allows(*attack_grades.get(attack.student, ("missing", 0)))}
         assert wrong == {} and len(attack_grades) == len(chosen)
 
 
-def test_the_ordinary_user_run_takes_every_class_of_attack_the_sandbox_decides():
-    for assignment in ASSIGNMENTS:
-        kinds = {attack.kind for attack in corpus.sandbox_decided(assignment)}
-        assert kinds == {kind for kind in corpus.SANDBOX_KINDS if kind in {a.kind for a in corpus.of(assignment)}}
-    assert {"oscar_infinite_loop_import", "rosa_fork_bomb", "wanda_reads_secrets", "amelia_correct_torch"} \
-        <= set(sandbox_decided_samples("hopfield_batchnorm"))
+def test_the_ordinary_user_run_takes_every_user_dependent_class_of_attack():
+    for assignment in corpus.ASSIGNMENTS:
+        kinds = {attack.kind for attack in corpus.user_dependent(assignment)}
+        assert kinds == {kind for kind in corpus.USER_DEPENDENT_KINDS if kind in {a.kind for a in corpus.of(assignment)}}
+        assert assignment in USER_DEPENDENT_ASSIGNMENTS or not kinds
+    assert {"rosa_fork_bomb", "wanda_reads_secrets", "yusuf_writes_outside", "amelia_correct_torch"} \
+        <= set(user_dependent_samples("hopfield_batchnorm"))
 
 
 def without_user_namespaces(command: list[str]) -> list[str]:

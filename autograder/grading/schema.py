@@ -73,7 +73,7 @@ class LimitsTable(_Table):
     wall_seconds: PositiveNumber = Field(_DEFAULT_LIMITS.wall_seconds,
                                          description="Real time, enforced by the grading process.")
     cpu_seconds: PositiveNumber = Field(_DEFAULT_LIMITS.cpu_seconds,
-                                        description="CPU time; the kernel kills the run beyond it.")
+                                        description="CPU time of the run, all its processes together; it is killed beyond it.")
     memory_mb: WholeLimit = Field(_DEFAULT_LIMITS.memory_mb,
                                   description="Memory (address space) the run may use beyond what the "
                                               "preloaded modules take, in MB.")

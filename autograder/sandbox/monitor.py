@@ -1,8 +1,17 @@
 """The monitor: one per run, forked by the zygote, trusted, outside the sandbox's PID namespace.
 
 It reads the job from its socket, enters the namespaces (see `namespaces`), forks the worker,
-kills it when the parent asks (wall clock, malformed output) or goes away, reaps it and reports its
-exit status, CPU time and peak memory on the socket, as one JSON line.
+kills it when the parent asks (wall clock, malformed output), when it goes away, or when the
+sandbox's processes together have used the CPU limit, reaps it and reports its exit status, CPU
+time and peak memory on the socket, as one JSON line.
+
+RLIMIT_CPU bounds each process; a child that forks 32 spinning copies of itself would use 32 times
+the limit, every core of the machine until the wall clock stops it. So the monitor also sums the
+CPU time of every process of the sandbox every CPU_POLL_SECONDS: it shares the worker's mount
+namespace, so after the worker's pivot_root its /proc is the sandbox's, which lists exactly the
+sandbox's processes (without isolation: those of the worker's session). A process's time counts
+while it lives, then in its parent's, once reaped; a child auto-reaped (its parent ignores SIGCHLD)
+is lost to the sum, which the wall clock still bounds.
 """
 import json
 import os
@@ -18,6 +27,8 @@ from autograder.sandbox import libc, namespaces, rootfs, worker
 from autograder.sandbox.forked import run_forked
 from autograder.sandbox.isolation import Isolation
 from autograder.sandbox.limits import Limits
+
+CPU_POLL_SECONDS = 0.2
 
 
 def run(fds: list[int], paths: list[str], isolation: Isolation, hidden: dict[str, list[str]] | None = None) -> None:
@@ -53,7 +64,7 @@ def run(fds: list[int], paths: list[str], isolation: Isolation, hidden: dict[str
         os.close(fd)
     with os.fdopen(ready_r, "rb") as ready:
         setup = ready.read()
-    report = {**_supervise(channel, pid, isolation.complete), "zygote_rss_kb": zygote_rss_kb}
+    report = {**_supervise(channel, pid, isolation.complete, limits.cpu_seconds), "zygote_rss_kb": zygote_rss_kb}
     if not isolation.complete:
         shutil.rmtree(workdir, ignore_errors=True)
     if setup != b"ok":
@@ -76,10 +87,19 @@ def _resident_kb() -> int:
     return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def _supervise(channel: socket.socket, pid: int, isolated: bool) -> dict:
-    """Wait for the worker; kill it first if the parent asks or goes away."""
+def _supervise(channel: socket.socket, pid: int, isolated: bool, cpu_seconds: float) -> dict:
+    """Wait for the worker; kill it first if the parent asks or goes away, or when the sandbox's
+    processes have used `cpu_seconds` together."""
     pidfd = os.pidfd_open(pid)
-    readable, _, _ = select.select([channel, pidfd], [], [])
+    session = None if isolated else pid  # the worker called setsid; isolated, every process counts
+    used = 0.0
+    while True:
+        readable, _, _ = select.select([channel, pidfd], [], [], CPU_POLL_SECONDS)
+        if readable:
+            break
+        used = _sandbox_cpu_seconds(session)
+        if used >= cpu_seconds:
+            break
     # Without a PID namespace, what the worker left behind is killed too. Either way this happens
     # before the worker is reaped, so its pid and process group cannot belong to anyone else yet.
     if pidfd not in readable or not isolated:
@@ -90,7 +110,27 @@ def _supervise(channel: socket.socket, pid: int, isolated: bool) -> dict:
         _reap_orphans()
     return {"exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-            "cpu_seconds": usage.ru_utime + usage.ru_stime, "max_rss_kb": usage.ru_maxrss, "isolated": isolated}
+            "cpu_seconds": max(usage.ru_utime + usage.ru_stime, used), "cpu_limit_reached": used >= cpu_seconds,
+            "max_rss_kb": usage.ru_maxrss, "isolated": isolated}
+
+
+def _sandbox_cpu_seconds(session: int | None) -> float:
+    """The CPU time of the processes in /proc (of `session` only, when given), with that of the
+    children each has reaped."""
+    ticks = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_bytes()
+        except OSError:
+            continue  # it exited meanwhile
+        # Fields after the command name (which may hold spaces and parentheses): state, ppid, pgrp,
+        # session, ..., utime, stime, cutime, cstime (fields 3, 4, 5, 6, ..., 14 to 17 of proc(5)).
+        fields = stat[stat.rindex(b")") + 2:].split()
+        if session is None or int(fields[3]) == session:
+            ticks += sum(int(field) for field in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _kill_worker(pid: int, isolated: bool) -> None:

@@ -48,6 +48,8 @@ def classify(stream: wire.MessageStream, report: dict, limits: Limits, timed_out
         return "malformed", f"sent a malformed message: {malformed}"
     if timed_out:
         return "time limit", f"still running after {limits.wall_seconds:g} s of wall-clock time"
+    if report["cpu_limit_reached"]:  # by all the sandbox's processes together (see `monitor`)
+        return "time limit", f"used its {limits.cpu_seconds:g} s of CPU time"
     # RLIMIT_CPU is whole seconds, and the kernel's CPU clock and getrusage's differ by a tick or so.
     cpu_limit_reached = report["cpu_seconds"] >= 0.9 * math.ceil(limits.cpu_seconds)
     if signal_number in (signal.SIGKILL, signal.SIGXCPU) and cpu_limit_reached:

@@ -692,14 +692,15 @@ def of(assignment: str) -> list[Attack]:
     return [attack for attack in ATTACKS if attack.assignment == assignment]
 
 
-# The attack classes whose outcome the sandbox decides (what the child can see, reach and start), so
-# that they are graded again as an ordinary user (tests/test_unprivileged.py); the others attack the
-# judging in the parent, which is the same whoever runs the grader.
-SANDBOX_KINDS = ("reading secrets", "exfiltration", "process attacks", "control")
+# The attack classes whose outcome could depend on the user who runs the grader (what the sandbox's
+# uid can read, reach, start and signal), so that they are graded again as an ordinary user
+# (tests/test_unprivileged.py); the others attack the judging in the parent, which is the same
+# whoever runs the grader.
+USER_DEPENDENT_KINDS = ("reading secrets", "exfiltration", "process attacks", "control")
 
 
-def sandbox_decided(assignment: str) -> list[Attack]:
-    return [attack for attack in of(assignment) if attack.kind in SANDBOX_KINDS]
+def user_dependent(assignment: str) -> list[Attack]:
+    return [attack for attack in of(assignment) if attack.kind in USER_DEPENDENT_KINDS]
 
 
 # ---- the README's table ---------------------------------------------------------------------------
