@@ -30,6 +30,9 @@ class CountingZygote:
     def isolation(self):
         return self.zygote.isolation
 
+    def import_modules(self, names):
+        self.zygote.import_modules(names)
+
     def run(self, job, limits=None):
         self.runs += 1
         return self.zygote.run(job, limits)
@@ -270,6 +273,11 @@ def test_reference_without_a_required_name_stops_the_batch(tmp_path, counting):
     with pytest.raises(ReferenceSolutionError, match="does not extract cleanly: .*`add`"):
         grade_assignment(load_config(folder), tmp_path / "in", tmp_path / "out", progress=False, zygote=counting)
     assert counting.runs == 0
+
+
+def test_a_given_zygote_gets_the_assignments_preloads_before_grading(zygote, config):
+    with grade.running_zygote(zygote, replace(config, preload=("numpy", "xml.dom.minidom"))) as running:
+        assert running is zygote and running.preload == ("numpy", "xml.dom.minidom")
 
 
 # ---- finding submissions (tests/test_discovery.py has the rest) ------------------------------------

@@ -622,6 +622,26 @@ def test_a_missing_preload_module_stops_the_zygote_with_its_name():
         Zygote(preload=("no_such_module_xyz",)).start()
 
 
+def test_a_running_zygote_imports_more_for_the_next_children_and_never_a_blocked_package():
+    loaded = job("""
+        import sys
+        def value():
+            return ["xml.dom.minidom" in sys.modules, "utils" in sys.modules,
+                    any(name.partition(".")[0] == "torch" for name in sys.modules)]
+    """)
+    with Zygote(LIMITS, preload=("numpy",), blocked=("torch",)) as light:
+        assert value_of(light.run(loaded)) == [False, False, False]
+        light.import_modules(["numpy", "xml.dom.minidom", "utils"])  # utils imports torch if it can
+        assert value_of(light.run(loaded)) == [True, True, False]
+        assert light.preload == ("numpy", "xml.dom.minidom", "utils")
+        with pytest.raises(SandboxError, match="blocks torch.nn, which the assignment preloads"):
+            light.import_modules(["torch.nn"])
+        with pytest.raises(SandboxError, match="could not import no_such_module_xyz: ModuleNotFoundError"):
+            light.import_modules(["no_such_module_xyz"])
+        refused = light.run(job("def value():\n    import torch\n"))
+        assert refused.results["value"]["error"]["type"] in ("ImportError", "ModuleNotFoundError")
+
+
 def test_a_launched_zygote_starts_on_its_first_run_and_is_killed_if_never_used():
     launched = Zygote(preload=("numpy",))
     launched.launch()

@@ -8,7 +8,6 @@ import pytest
 from autograder import paths
 from autograder.grading import grade, marks
 from autograder.grading.config import load_config
-from autograder.sandbox import Limits, Zygote
 from autograder.verbs import release, scaffold, validate
 from tiny_course import make_course
 
@@ -17,14 +16,14 @@ RELU = "def relu(x):\n    return np.where(x > 0, x, 0.0)"
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    """A course (nbgrader_config.py, utils.py) holding the scaffolded `demo`, released once."""
+def course(tmp_path_factory, course_zygote):
+    """A course (nbgrader_config.py, utils.py) holding the scaffolded `demo`, released once; the
+    zygote has the default preloads, which a new assignment's grading.toml asks for."""
     root = make_course(tmp_path_factory.mktemp("course"), grading=False)
     shutil.rmtree(root / "source" / "tiny")
     scaffold.new_assignment(DEMO, root)
-    with Zygote(Limits(wall_seconds=30, cpu_seconds=30, memory_mb=1024), preload=()) as zygote:
-        release.release(DEMO, root, zygote=zygote)
-        yield root, zygote
+    release.release(DEMO, root, zygote=course_zygote)
+    return root, course_zygote
 
 
 def test_new_writes_a_consistent_assignment(course):

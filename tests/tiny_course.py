@@ -29,6 +29,9 @@ wall_seconds = 30
 cpu_seconds = 30
 memory_mb = 1024
 
+[sandbox]
+preload = ["numpy"]
+
 [[questions]]
 id = "Q1"
 title = "square"

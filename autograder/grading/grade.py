@@ -599,9 +599,10 @@ def _batch_log(path: Path):
 
 @contextlib.contextmanager
 def running_zygote(zygote: Zygote | None, config: GradingConfig, allow_weak: bool = False, one_run: bool = False):
-    """`zygote` when given (one only launched is waited for by its first run), else a new one with
-    `config`'s limits, preloads and blocked imports (see `Zygote` for `allow_weak`); `one_run` leaves
-    out the preloads that pay only over many runs (MANY_RUNS_ONLY). A given zygote that can import a
+    """`zygote` when given (one only launched is waited for by its first run), with `config`'s
+    preloads imported in it too, else a new one with `config`'s limits, preloads and blocked imports
+    (see `Zygote` for `allow_weak`); `one_run` leaves out the preloads that pay only over many runs
+    (MANY_RUNS_ONLY). A given zygote that can import a
     package `config` blocks is closed and replaced when it was only launched (the CLI launches one
     before it has read the assignment), and refused with SandboxError when it is running."""
     missing = sorted(set(config.blocked_imports) - set(zygote.blocked)) if zygote is not None and config.blocked_imports else []
@@ -611,9 +612,10 @@ def running_zygote(zygote: Zygote | None, config: GradingConfig, allow_weak: boo
     if missing:
         raise SandboxError(f"{config.assignment} blocks {', '.join(missing)}, which this sandbox zygote can "
                            f"import: start it with blocked={tuple(config.blocked_imports)!r}")
+    preload = tuple(name for name in config.preload if not (one_run and name in MANY_RUNS_ONLY))
     if zygote is not None:
+        zygote.import_modules(preload)
         yield zygote
         return
-    preload = tuple(name for name in config.preload if not (one_run and name in MANY_RUNS_ONLY))
     with Zygote(config.limits, preload, blocked=config.blocked_imports, allow_weak=allow_weak) as started:
         yield started

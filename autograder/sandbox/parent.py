@@ -23,6 +23,7 @@ from autograder.errors import AutograderError
 from autograder import paths
 from autograder.paths import REPO_ROOT
 from autograder.sandbox import wire
+from autograder.sandbox import zygote as zygote_process
 from autograder.sandbox.isolation import Isolation
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.outcome import ChildOutcome, classify, signal_name
@@ -143,6 +144,28 @@ class Zygote:
                                        "To grade anyway, without protection, pass --allow-weak-sandbox")
                 log.warning("the sandbox is weak: %s", isolation.describe())
             self.isolation = isolation
+
+    def import_modules(self, names) -> None:
+        """Have the zygote import those of `names` it has not, so that every child forked from now on
+        finds them loaded: an assignment's own preloads, when the zygote was started before its
+        grading.toml was read or serves several assignments. Raises SandboxError when one is a
+        blocked package or cannot be imported."""
+        missing = [name for name in names if name not in self.preload]
+        if not missing:
+            return
+        blocked = [name for name in missing if name.partition(".")[0] in self.blocked]
+        if blocked:
+            raise SandboxError(f"this sandbox zygote blocks {', '.join(blocked)}, which the assignment preloads")
+        self.wait_started()
+        with self._starting:
+            try:
+                self._control.send(zygote_process.IMPORT + json.dumps(missing).encode())
+                answer = json.loads(self._control.recv(2**16) or b'{"error": "it exited"}')
+            except OSError as error:
+                answer = {"error": f"no answer ({error})"}
+        if "error" in answer:
+            raise SandboxError(f"the sandbox zygote could not import {', '.join(missing)}: {answer['error']}")
+        self.preload += tuple(missing)
 
     def close(self) -> None:
         """Stop the zygote (it exits when its socket closes) and reap it; one launched but never

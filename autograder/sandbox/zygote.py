@@ -1,4 +1,5 @@
-"""The zygote: started once per `Zygote`, imports the heavy libraries, then forks one monitor per run.
+"""The zygote: started once per `Zygote`, imports the heavy libraries, then forks one monitor per run
+(and imports more when asked: `Zygote.import_modules`).
 
 It is exec'd with an environment built from nothing (`worker.ENVIRONMENT`, HOME and a few engine
 settings), so no byte of the grader's environment exists in its memory or in any child forked
@@ -18,6 +19,10 @@ import sys
 from autograder.paths import REPO_ROOT
 from autograder.sandbox import isolation, libc, monitor, rootfs
 from autograder.sandbox.forked import run_forked
+
+# The control socket's messages: "run" with the run's fds, or IMPORT and a JSON list of module names.
+IMPORT = b"import "
+MESSAGE_BYTES = 2**16
 
 
 def main(control_fd: int) -> None:
@@ -41,11 +46,15 @@ def main(control_fd: int) -> None:
     control.send(json.dumps({"isolation": found.to_json()}).encode())
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are reaped by the kernel
     while True:
-        message, fds, _, _ = socket.recv_fds(control, 16, 4, socket.MSG_CMSG_CLOEXEC)
+        message, fds, _, _ = socket.recv_fds(control, MESSAGE_BYTES, 4, socket.MSG_CMSG_CLOEXEC)
         if not message:
             # The parent closed the socket, or died. Exit at once: tearing down torch's modules
             # would keep the parent waiting for a second, and the zygote has nothing to flush.
             os._exit(0)
+        if message.startswith(IMPORT):
+            control.send(json.dumps(_import_more(json.loads(message.removeprefix(IMPORT)), hidden)).encode())
+            paths = rootfs.paths_the_child_needs(REPO_ROOT)
+            continue
         try:
             pid = os.fork()
         except OSError:
@@ -55,6 +64,25 @@ def main(control_fd: int) -> None:
             run_forked(lambda: monitor.run(fds, paths, found, hidden))
         for fd in fds:
             os.close(fd)
+
+
+def _import_more(names: list[str], hidden: dict[str, list[str]]) -> dict:
+    """Import `names` as the preloads were, the blocked packages unimportable meanwhile: {} or
+    {"error": why}."""
+    absent = object()
+    kept = {name: sys.modules.get(name, absent) for name in hidden}
+    sys.modules.update(dict.fromkeys(hidden))
+    try:
+        _preload(names)
+    except BaseException as error:  # an instructor's preload; the zygote goes on without it
+        return {"error": f"{type(error).__name__}: {error}"}
+    finally:
+        for name, module in kept.items():
+            if module is absent:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+    return {}
 
 
 def _preload(names) -> None:
