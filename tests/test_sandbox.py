@@ -66,10 +66,23 @@ def secret_dir():
         yield Path(folder)
 
 
+class LimitedZygote:
+    """A zygote whose runs get `limits` unless a test gives others."""
+
+    def __init__(self, zygote: Zygote, limits: Limits):
+        self.zygote, self.limits = zygote, limits
+
+    def run(self, job, limits=None):
+        return self.zygote.run(job, limits or self.limits)
+
+    def __getattr__(self, name):
+        return getattr(self.zygote, name)
+
+
 @pytest.fixture(scope="module")
-def zygote(secret_dir):
-    with Zygote(LIMITS) as z:
-        yield z
+def zygote(secret_dir, course_zygote):
+    """The course's zygote (the default preloads), with LIMITS."""
+    return LimitedZygote(course_zygote, LIMITS)
 
 
 def job(module_source: str, probe_names=("value",), seed=0) -> dict:
