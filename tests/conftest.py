@@ -8,6 +8,9 @@ import os
 
 import pytest
 
+# Before any test module imports nbformat: the engine's import of it skips jsonschema's slow optional
+# checker (see the module), which would otherwise cost every test process 1.5 s or more.
+from autograder.analysis import quick_nbformat  # noqa: F401
 from autograder.sandbox import Zygote
 
 os.environ["OMP_NUM_THREADS"] = "1"  # read by torch when a test process first imports it
