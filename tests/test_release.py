@@ -293,14 +293,53 @@ def test_committed_release_is_current(assignment):
     assert stale == [], f"release/{assignment}/ is stale ({', '.join(stale)}): run `autograder release {assignment}`"
 
 
+@pytest.fixture(scope="module")
+def portable_zygote():
+    """A course zygote whose torch runs its portable kernels (ATEN_CPU_CAPABILITY=default), as on a
+    CPU without this one's vector instructions: the variable reaches the zygote only at its start."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ATEN_CPU_CAPABILITY", "default")
+        zygote = Zygote()
+        zygote.start()
+    with zygote:
+        yield zygote
+
+
+def _uses_torch(assignment: str) -> bool:
+    return "torch" not in load_config(assignment, probes=False).blocked_imports
+
+
+# Every assignment on this CPU's kernels, and those that use torch again on its portable ones.
+REGENERATIONS = [(a, "this CPU") for a in paths.list_assignments()] + \
+                [(a, "portable kernels") for a in paths.list_assignments() if _uses_torch(a)]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("assignment", paths.list_assignments())
-def test_committed_release_is_what_a_regeneration_here_makes(assignment, tmp_path, course_zygote):
-    # The reference runs again on this CPU: only the float bits of expected values may differ. An
-    # assignment that blocks a package the course zygote preloads (numpy_mlp: torch) gets its own.
-    blocks = load_config(assignment, probes=False).blocked_imports
-    fresh = release.generate(assignment, tmp_path / assignment, zygote=None if blocks else course_zygote)
+@pytest.mark.parametrize("assignment, kernels", REGENERATIONS, ids=[f"{a}-{k}" for a, k in REGENERATIONS])
+def test_committed_release_is_what_a_regeneration_makes(assignment, kernels, tmp_path, course_zygote, request):
+    # The reference runs again: only the float bits of expected values may differ. An assignment that
+    # blocks torch, which the course zygote preloads (numpy_mlp), gets a zygote of its own.
+    zygote = request.getfixturevalue("portable_zygote") if kernels == "portable kernels" else course_zygote
+    fresh = release.generate(assignment, tmp_path / assignment, zygote=zygote if _uses_torch(assignment) else None)
     assert release.comparable_contents(fresh) == release.comparable_contents(paths.release_dir(assignment))
+
+
+CAPABILITY_PROBE = """from autograder.grading.probes import equal, probe
+
+
+@probe("Q1", points=1, compare=equal())
+def capability(module, rng):
+    import torch
+    return torch.backends.cpu.get_cpu_capability()
+"""
+
+
+def test_the_portable_zygote_runs_torch_on_its_portable_kernels(portable_zygote, course_zygote):
+    import torch  # this process's, whose environment had no ATEN_CPU_CAPABILITY either (unless the suite's did)
+    job = {"module_name": "submission", "module_source": "", "probe_source": CAPABILITY_PROBE,
+           "probe_names": ["capability"], "seed": 0, "extra_sys_path": []}
+    assert portable_zygote.run(job).results["capability"]["value"] == "DEFAULT"
+    assert course_zygote.run(job).results["capability"]["value"] == torch.backends.cpu.get_cpu_capability()
 
 
 @pytest.mark.parametrize("assignment", paths.list_assignments())

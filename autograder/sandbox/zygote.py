@@ -89,6 +89,10 @@ def _preload(names) -> None:
     """Import the modules every child would otherwise import again, and the child's own code."""
     for name in names:
         importlib.import_module(name)
-    if sys.modules.get("torch") is not None:  # None: blocked
-        sys.modules["torch"].set_num_threads(1)
+    torch = sys.modules.get("torch")  # None: blocked
+    if torch is not None:
+        torch.set_num_threads(1)
+        # Chooses the CPU kernels now, while ATEN_CPU_CAPABILITY is in the environment: torch reads
+        # it on first use, and a child's environment no longer has it.
+        torch.backends.cpu.get_cpu_capability()
     import autograder.sandbox.child  # noqa: F401
