@@ -165,6 +165,7 @@ def test_a_trivial_job_sends_its_values(zygote):
     assert outcome.detail == "ran 1 probe"
 
 
+@pytest.mark.user_dependent
 def test_the_child_is_pid_1_unprivileged_with_only_its_own_fds_and_a_minimal_environment(zygote):
     outcome = zygote.run(job("""
         import os, resource
@@ -246,6 +247,7 @@ def test_values_that_cannot_travel_become_probe_errors(zygote):
         "type": "TypeError", "message": "value['a set'] is a set, which cannot be sent back to the grader"}
 
 
+@pytest.mark.user_dependent
 def test_concurrent_runs_get_their_own_results_and_as_root_their_own_users(zygote):
     outcomes = {}
 
@@ -321,6 +323,7 @@ def test_a_kernel_kill_near_the_memory_limit_counts_as_memory():
     assert classify(stream, report, LIMITS, False, None, "std::bad_alloc")[0] == "memory limit"
 
 
+@pytest.mark.user_dependent
 def test_a_fork_bomb_is_contained_and_leaves_no_process(zygote):
     outcome = zygote.run(job("""
         import os
@@ -340,6 +343,7 @@ def test_a_fork_bomb_is_contained_and_leaves_no_process(zygote):
     assert eventually(lambda: children_of(zygote.pid) == [])
 
 
+@pytest.mark.user_dependent
 def test_a_100_mb_file_hits_the_file_size_limit_and_is_not_left_behind(zygote):
     outcome = zygote.run(job("""
         import os
@@ -386,6 +390,7 @@ def test_a_malformed_job_is_refused(zygote):
 
 # ---- escapes ------------------------------------------------------------------------------------
 
+@pytest.mark.user_dependent
 def test_the_child_sees_an_allow_list_root_and_nothing_of_the_repository(zygote, secret_dir, tmp_path):
     outcome = zygote.run(job(f"""
         import os
@@ -416,6 +421,7 @@ def test_the_child_sees_an_allow_list_root_and_nothing_of_the_repository(zygote,
     assert value["tmp"] == KEPT_UNDER_TMP
 
 
+@pytest.mark.user_dependent
 def test_a_path_the_child_needs_under_tmp_stays_visible_and_read_only(zygote):
     """A course checked out under /tmp: its paths are bound into the private /tmp, not hidden by it."""
     with tempfile.TemporaryDirectory(dir="/tmp") as folder:
@@ -438,6 +444,7 @@ def test_a_path_the_child_needs_under_tmp_stays_visible_and_read_only(zygote):
         assert not Path(folder, "written.txt").exists()
 
 
+@pytest.mark.user_dependent
 def test_the_grader_environment_never_reaches_a_child(tmp_path, monkeypatch):
     """A canary in the grader's environment appears nowhere in the child's memory or output: the
     zygote is started with an environment built from nothing."""
@@ -481,6 +488,7 @@ def test_the_grader_environment_never_reaches_a_child(tmp_path, monkeypatch):
     assert canary not in outcome.stdout_tail + outcome.stderr_tail
 
 
+@pytest.mark.user_dependent
 def test_the_network_and_host_unix_sockets_are_unreachable(zygote, secret_dir):
     unix_path = str(secret_dir / "service.sock")
     with socket.create_server(("127.0.0.1", 0)) as listener, \
@@ -509,6 +517,7 @@ def test_the_network_and_host_unix_sockets_are_unreachable(zygote, secret_dir):
     assert value_of(outcome) == ["OSError", "FileNotFoundError"]
 
 
+@pytest.mark.user_dependent
 def test_nothing_can_be_written_outside_the_private_tmp(zygote, tmp_path):
     targets = [REPO_ROOT / "leak.txt", Path("/var/tmp/leak.txt"), tmp_path / "leak.txt", Path("/etc/leak.txt")]
     outcome = zygote.run(job(f"""
@@ -530,6 +539,7 @@ def test_nothing_can_be_written_outside_the_private_tmp(zygote, tmp_path):
     assert not any(target.exists() for target in targets)
 
 
+@pytest.mark.user_dependent
 def test_killing_the_parent_or_the_zygote_has_no_effect(zygote):
     outcome = zygote.run(job(f"""
         import os, signal
@@ -616,6 +626,7 @@ def test_forged_messages_out_of_order_are_malformed(zygote):
 
 # ---- bookkeeping --------------------------------------------------------------------------------
 
+@pytest.mark.user_dependent
 def test_runs_leave_no_fds_processes_or_zombies(zygote):
     before = set(os.listdir("/proc/self/fd"))
     uids = [value_of(zygote.run(job(f"def value():\n    return {HOST_UID}\n"))) for _ in range(3)]
@@ -625,6 +636,7 @@ def test_runs_leave_no_fds_processes_or_zombies(zygote):
         assert eventually(lambda: [processes_of(uid) for uid in uids] == [[], [], []])
 
 
+@pytest.mark.user_dependent
 def test_isolation_is_described(zygote):
     assert zygote.isolation.complete, zygote.isolation.missing
     assert zygote.isolation.describe().startswith("user, mount, PID, network, IPC and UTS namespaces")
@@ -635,6 +647,7 @@ def test_a_missing_preload_module_stops_the_zygote_with_its_name():
         Zygote(preload=("no_such_module_xyz",)).start()
 
 
+@pytest.mark.user_dependent
 def test_a_running_zygote_imports_more_for_the_next_children_and_never_a_blocked_package():
     loaded = job("""
         import sys
