@@ -31,38 +31,33 @@ from autograder.verbs import report  # noqa: E402
 from autograder.grading.config import GradingConfig, load_config  # noqa: E402
 from autograder.sandbox import Limits, Zygote  # noqa: E402
 
-# The samples' code takes under 0.6 s of CPU (a correct submission's probes under half a second:
-# benchmarks/BENCHMARKS.md) and the attacks that search the file system and memory for secrets 1.2
-# to 2.1 s here (ATTACK_CPU_SECONDS). The limits leave room for a slower CPU, with a wall clock for
-# a busy machine, and stop runaway code soon: hopfield_batchnorm's samples and attacks are the ones
+# The samples' code takes under 0.6 s of CPU on an idle machine (a correct submission's probes
+# under half a second: benchmarks/BENCHMARKS.md), but quentin's memory bomb, which faults in its
+# 1 GB page by page, took more than 2 s on a busy one; the attacks that search the file system and
+# memory for secrets take 1.2 to 2.1 s here. The limits leave room for that, with a wall clock for a
+# busy machine, and stop runaway code soon: hopfield_batchnorm's samples and attacks are the ones
 # that run away (a loop in `forward` costs three runs of the CPU limit: autograder/grading/probe_runs.py).
-LIMITS = {"hopfield_batchnorm": Limits(wall_seconds=10, cpu_seconds=2, memory_mb=1024, processes=32, file_size_mb=16),
+LIMITS = {"hopfield_batchnorm": Limits(wall_seconds=10, cpu_seconds=5, memory_mb=1024, processes=32, file_size_mb=16),
           "mnist_cnn": Limits(wall_seconds=12, cpu_seconds=6, memory_mb=2048, processes=32, file_size_mb=16),
           "hopfield_memory": Limits(wall_seconds=10, cpu_seconds=5, memory_mb=1024, processes=32, file_size_mb=16),
           "numpy_mlp": Limits(wall_seconds=10, cpu_seconds=5, memory_mb=1024, processes=32, file_size_mb=16),
           # graded by tests/test_deep_training.py only: its probes train 800 small networks and a few LeNets
           "deep_training": Limits(wall_seconds=30, cpu_seconds=15, memory_mb=2048, processes=32, file_size_mb=16)}
-ATTACK_CPU_SECONDS = 4
 
 
 def samples(assignment: str) -> Path:
     return paths.REPO_ROOT / "examples" / "submissions" / assignment
 
 
-def corpus_config(assignment: str, attacks: bool = False) -> GradingConfig:
-    """The assignment's grading config with the tests' limits; for the adversarial corpus (`attacks`),
-    at least ATTACK_CPU_SECONDS of CPU."""
-    limits = LIMITS[assignment]
-    if attacks:
-        limits = dataclasses.replace(limits, cpu_seconds=max(limits.cpu_seconds, ATTACK_CPU_SECONDS))
-    return dataclasses.replace(load_config(assignment), limits=limits)
+def corpus_config(assignment: str) -> GradingConfig:
+    """The assignment's grading config with the tests' limits."""
+    return dataclasses.replace(load_config(assignment), limits=LIMITS[assignment])
 
 
-def grade_corpus(assignment: str, folder: Path, out: Path, zygote: Zygote, attacks: bool = False,
-                 **options) -> grade.ClassResult:
+def grade_corpus(assignment: str, folder: Path, out: Path, zygote: Zygote, **options) -> grade.ClassResult:
     """Grade `folder` into `out` with `corpus_config` in `zygote`, and write every report."""
-    result = grade.grade_assignment(corpus_config(assignment, attacks), folder, out, jobs=2, progress=False,
-                                    zygote=zygote, **options)
+    result = grade.grade_assignment(corpus_config(assignment), folder, out, jobs=2, progress=False, zygote=zygote,
+                                    **options)
     report.write_reports(result, out)
     return result
 
@@ -112,8 +107,7 @@ def user_dependent(out: Path) -> dict[str, dict[str, list]]:
                 attack.write(attacks)
             for batch, folder in (("samples", chosen), ("adversarial", attacks)):
                 graded[f"{assignment} {batch}"] = (
-                    grades(grade_corpus(assignment, folder, out / assignment / f"graded {batch}", zygote,
-                                        attacks=batch == "adversarial"))
+                    grades(grade_corpus(assignment, folder, out / assignment / f"graded {batch}", zygote))
                     if any(folder.iterdir()) else {})
     return graded
 

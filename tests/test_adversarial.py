@@ -75,7 +75,7 @@ def zygote(planted, course_zygote):
 
 
 def grade_folder(assignment: str, submissions: Path, out: Path, zygote) -> grade.ClassResult:
-    return grade_corpus(assignment, submissions, out, zygote, attacks=True, force=True)
+    return grade_corpus(assignment, submissions, out, zygote, force=True)
 
 
 @pytest.fixture(scope="module")
