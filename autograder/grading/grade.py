@@ -602,9 +602,9 @@ def running_zygote(zygote: Zygote | None, config: GradingConfig, allow_weak: boo
     """`zygote` when given (one only launched is waited for by its first run), with `config`'s
     preloads imported in it too, else a new one with `config`'s limits, preloads and blocked imports
     (see `Zygote` for `allow_weak`); `one_run` leaves out the preloads that pay only over many runs
-    (MANY_RUNS_ONLY). A given zygote that can import a
-    package `config` blocks is closed and replaced when it was only launched (the CLI launches one
-    before it has read the assignment), and refused with SandboxError when it is running."""
+    (MANY_RUNS_ONLY). A given zygote that can import a package `config` blocks is closed and
+    replaced when it was only launched (the CLI launches one before it has read the assignment), and
+    refused with SandboxError when it is running."""
     missing = sorted(set(config.blocked_imports) - set(zygote.blocked)) if zygote is not None and config.blocked_imports else []
     if missing and zygote.isolation is None:
         zygote.close()

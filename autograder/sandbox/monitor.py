@@ -123,13 +123,13 @@ def _sandbox_cpu_seconds(session: int | None) -> float:
             continue
         try:
             stat = Path(entry.path, "stat").read_bytes()
-        except OSError:
-            continue  # it exited meanwhile
-        # Fields after the command name (which may hold spaces and parentheses): state, ppid, pgrp,
-        # session, ..., utime, stime, cutime, cstime (fields 3, 4, 5, 6, ..., 14 to 17 of proc(5)).
-        fields = stat[stat.rindex(b")") + 2:].split()
-        if session is None or int(fields[3]) == session:
-            ticks += sum(int(field) for field in fields[11:15])
+            # Fields after the command name (which may hold spaces and parentheses): state, ppid,
+            # pgrp, session, ..., utime, stime, cutime, cstime (fields 3 to 6, ..., 14 to 17 of proc(5)).
+            fields = stat[stat.rindex(b")") + 2:].split()
+            if session is None or int(fields[3]) == session:
+                ticks += sum(int(field) for field in fields[11:15])
+        except (OSError, ValueError, IndexError):
+            continue  # it exited while being read: a fork bomb's processes come and go
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
