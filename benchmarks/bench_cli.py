@@ -14,10 +14,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import REPO_ROOT, command, machine, table_header, table_row, today
+from common import REPO_ROOT, command, machine, table_header, table_row, today, wall_times
 
 NOTEBOOK = REPO_ROOT / "source" / "hopfield_batchnorm" / "hopfield_batchnorm.ipynb"
 COLUMNS = ("command", "what it measures", "median (s)", "min–max (s)")
@@ -40,12 +39,8 @@ def commands(output: Path) -> list[tuple[list[str], str]]:
 def run_times(arguments: list[str], runs: int) -> list[float]:
     """Wall-clock seconds of `runs` runs of `python arguments` from the repository root."""
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
-    seconds = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run([sys.executable, *arguments], cwd=REPO_ROOT, env=environment, capture_output=True)
-        seconds.append(time.perf_counter() - started)
-    return seconds
+    return wall_times(runs, lambda _: subprocess.run([sys.executable, *arguments], cwd=REPO_ROOT, env=environment,
+                                                     capture_output=True))
 
 
 def main(argv: list[str] | None = None) -> None:

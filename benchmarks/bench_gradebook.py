@@ -14,10 +14,9 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import REPO_ROOT, command, machine, table_header, table_row, today
+from common import REPO_ROOT, command, machine, table_header, table_row, today, wall_times
 
 sys.path.insert(0, str(REPO_ROOT))
 ASSIGNMENT = "hopfield_batchnorm"
@@ -43,15 +42,6 @@ def graded_class(out: Path) -> None:
         (out / "results" / f"{path.stem}.json").write_text(json.dumps(result.to_json()), encoding="utf-8")
 
 
-def timed(runs: int, action) -> list[float]:
-    seconds = []
-    for run in range(runs):
-        started = time.perf_counter()
-        action(run)
-        seconds.append(time.perf_counter() - started)
-    return seconds
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--runs", type=int, default=3, help="runs of each (default 3)")
@@ -69,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         out = Path(tmp) / "out"
         graded_class(out)
         result = load_graded(ASSIGNMENT, out)
-        kit = timed(args.runs, lambda run: gradebook.write_gradebook(result, f"sqlite:///{tmp}/kit{run}.db"))
+        kit = wall_times(args.runs, lambda run: gradebook.write_gradebook(result, f"sqlite:///{tmp}/kit{run}.db"))
 
         def with_command(run):  # nbgrader's own version look-up: the `alembic` command
             saved = gradebook.schema_version
@@ -78,8 +68,8 @@ def main(argv: list[str] | None = None) -> None:
                 gradebook.write_gradebook(result, f"sqlite:///{tmp}/nbgrader{run}.db")
             finally:
                 gradebook.schema_version = saved
-        theirs = timed(args.runs, with_command)
-        marking = timed(args.runs, lambda run: Marking.open(ASSIGNMENT, out))
+        theirs = wall_times(args.runs, with_command)
+        marking = wall_times(args.runs, lambda run: Marking.open(ASSIGNMENT, out))
         rows = [(f"new gradebook, {len(result.students)} students, schema version from alembic's API (the kit)", kit),
                 ("the same, schema version from the `alembic` command (nbgrader's own)", theirs),
                 (f"Marking.open: {len(result.students)} notebooks read, answers grouped and rendered", marking)]

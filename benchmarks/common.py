@@ -1,4 +1,4 @@
-"""What every benchmark prints beside its figures: the machine, the date and the command."""
+"""What every benchmark prints beside its figures (the machine, the date and the command), and how it times."""
 import contextlib
 import datetime
 import os
@@ -59,3 +59,13 @@ def timed_calls(owner, name: str):
         yield seconds
     finally:
         setattr(owner, name, untimed)
+
+
+def wall_times(runs: int, action) -> list[float]:
+    """Wall-clock seconds of each of `runs` calls `action(run)`, run = 0, 1, ..."""
+    seconds = []
+    for run in range(runs):
+        started = time.perf_counter()
+        action(run)
+        seconds.append(time.perf_counter() - started)
+    return seconds
